@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""softviz developer commands.
+
+    python3 dev.py lab  [jupyter lab args...]   set up, then open JupyterLab on notebooks/
+    python3 dev.py test [pytest args...]        set up, then run the whole test suite
+    python3 dev.py notebooks                    set up, then re-execute notebooks/*.ipynb in place
+    python3 dev.py bench [bench args...]        set up, then run python -m softviz.bench
+
+"Set up" means: make a virtual environment in .venv (or $SOFTVIZ_VENV) with
+`python -m venv`, and `pip install -e ".[lab,test]"` into it, which compiles the
+C core (native/) through cffi. The install is repeated only when pyproject.toml,
+setup.py, anything under native/ or the Python version changed, or when the
+compiled module softviz/_softviz_cffi* is missing. pip is called as usual, so
+PIP_* environment variables and pip config files apply; SOFTVIZ_CFLAGS adds C
+flags at build time.
+
+Why a Python script and not a Makefile: it needs nothing but Python 3.10+ and a
+C compiler, and behaves the same on Linux, macOS and Windows (no make, no shell).
+Standard library only; keep this file parseable by any Python 3 so that an old
+interpreter gets a clear message instead of a SyntaxError.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+
+MIN_PYTHON = (3, 10)
+ROOT = os.path.dirname(os.path.abspath(__file__))
+EXTRAS = "lab,test"          # one venv serves every command
+STAMP_NAME = "softviz-dev-stamp.txt"
+# Build/run artifacts under native/ that must not trigger a reinstall.
+_SKIP_DIRS = {"build", "__pycache__", ".pytest_cache", ".hypothesis"}
+_SKIP_SUFFIXES = (".o", ".obj", ".so", ".pyd", ".dll", ".dylib", ".a", ".lib", ".exe", ".pyc")
+
+USAGE = "\n\n".join(__doc__.split("\n\n")[:2]).strip() + "\n\nSee the top of dev.py for details."
+
+
+def say(msg):
+    print("[dev.py] " + msg, flush=True)
+
+
+def die(msg, code=1):
+    print("[dev.py] error: " + msg, file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def check_python():
+    if sys.version_info < MIN_PYTHON:
+        die("softviz needs Python %d.%d or newer; this is Python %s (%s).\n"
+            "Run dev.py with a newer interpreter, for example `python3.12 dev.py test`."
+            % (MIN_PYTHON + (sys.version.split()[0], sys.executable)))
+
+
+def venv_dir():
+    override = os.environ.get("SOFTVIZ_VENV")
+    if override:
+        return os.path.abspath(os.path.expanduser(override))
+    return os.path.join(ROOT, ".venv")
+
+
+def venv_python(venv):
+    """Path of the interpreter inside `venv` (POSIX, Windows, or a conda-style prefix)."""
+    candidates = [
+        os.path.join(venv, "Scripts", "python.exe"),   # Windows venv
+        os.path.join(venv, "bin", "python"),           # POSIX venv
+        os.path.join(venv, "python.exe"),              # Windows conda prefix
+    ]
+    if os.name != "nt":
+        candidates = candidates[1:2]
+    for c in candidates:
+        if os.path.isfile(c):
+            return c
+    return candidates[0]
+
+
+def run(cmd, **kwargs):
+    """Run a command and return its exit code.
+
+    Ctrl-C reaches the child directly (same process group); we keep waiting so
+    the child decides how to stop (JupyterLab asks, pytest prints its summary)
+    instead of being killed by subprocess.call's cleanup.
+    """
+    try:
+        proc = subprocess.Popen(cmd, **kwargs)
+    except OSError as exc:
+        die("could not run %s: %s" % (cmd[0], exc))
+    while True:
+        try:
+            code = proc.wait()
+            return 128 - code if code < 0 else code   # killed by a signal: shell convention
+        except KeyboardInterrupt:
+            continue
+
+
+def create_venv(venv):
+    import importlib.util
+    import shutil
+
+    def absent(module):
+        try:
+            return importlib.util.find_spec(module) is None
+        except (ImportError, ValueError):
+            return True
+
+    missing = [m for m in ("venv", "ensurepip") if absent(m)]
+    if missing:
+        die("this Python (%s) lacks the %s module(s) needed to make a virtual environment.\n"
+            "On Debian/Ubuntu: `sudo apt-get install python3-venv` (or python3.X-venv to match\n"
+            "your version); elsewhere reinstall Python with venv and ensurepip."
+            % (sys.executable, " and ".join(missing)))
+    say("creating virtual environment %s" % venv)
+    existed = os.path.exists(venv)
+    code = run([sys.executable, "-m", "venv", venv])
+    py = venv_python(venv)
+    if code != 0 or not os.path.isfile(py):
+        if not existed:
+            shutil.rmtree(venv, ignore_errors=True)   # do not leave a half-made venv behind
+        die("`%s -m venv %s` failed (exit %s). On Debian/Ubuntu install python3-venv;\n"
+            "then try again." % (sys.executable, venv, code))
+    say("upgrading pip in the virtual environment")
+    if run([py, "-m", "pip", "install", "--upgrade", "pip"]) != 0:
+        say("warning: could not upgrade pip; going on with the bundled one")
+
+
+def interpreter_version(py):
+    try:
+        out = subprocess.run([py, "-c", "import sys; print(sys.version)"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True)
+    except OSError:
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip()
+
+
+def _native_files():
+    native = os.path.join(ROOT, "native")
+    for dirpath, dirnames, filenames in os.walk(native):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.endswith(_SKIP_SUFFIXES):
+                yield os.path.join(dirpath, name)
+
+
+def build_fingerprint(py_version):
+    """Hash of everything that decides what `pip install -e` produces."""
+    h = hashlib.sha256()
+    h.update(("python " + py_version + "\nextras " + EXTRAS + "\n").encode())
+    files = [os.path.join(ROOT, "pyproject.toml"), os.path.join(ROOT, "setup.py")]
+    files += list(_native_files())
+    for path in files:
+        rel = os.path.relpath(path, ROOT).replace(os.sep, "/")
+        h.update(("\0file " + rel + "\0").encode())
+        try:
+            with open(path, "rb") as f:
+                h.update(f.read())
+        except OSError:
+            h.update(b"<missing>")
+    h.update(("\0SOFTVIZ_CFLAGS=" + os.environ.get("SOFTVIZ_CFLAGS", "")).encode())
+    return h.hexdigest()
+
+
+def compiled_module_present():
+    pkg = os.path.join(ROOT, "softviz")
+    try:
+        names = os.listdir(pkg)
+    except OSError:
+        return False
+    return any(n.startswith("_softviz_cffi") and n.endswith((".so", ".pyd")) for n in names)
+
+
+def setup():
+    """Make sure the venv exists and holds an up-to-date editable install. Returns its python."""
+    check_python()
+    venv = venv_dir()
+    py = venv_python(venv)
+    if not os.path.isfile(py):
+        if os.path.exists(venv) and os.listdir(venv):
+            die("%s exists but holds no Python interpreter; delete it and try again." % venv)
+        create_venv(venv)
+        py = venv_python(venv)
+    version = interpreter_version(py)
+    if version is None:
+        die("the interpreter %s does not run (was its base Python removed or upgraded?).\n"
+            "Delete %s and try again." % (py, venv))
+
+    stamp = os.path.join(venv, STAMP_NAME)
+    fingerprint = build_fingerprint(version)
+    try:
+        with open(stamp) as f:
+            installed = f.read().strip()
+    except OSError:
+        installed = ""
+    if installed == fingerprint and compiled_module_present():
+        say("environment up to date (%s)" % venv)
+        return py
+
+    reason = ("compiled module softviz/_softviz_cffi* is missing" if installed == fingerprint
+              else "first install" if not installed else "build inputs changed")
+    say("installing softviz editable with extras [%s] (%s); this compiles native/" % (EXTRAS, reason))
+    if os.path.exists(stamp):
+        os.remove(stamp)
+    if run([py, "-m", "pip", "--version"], stdout=subprocess.DEVNULL) != 0:
+        die("%s has no working pip; delete %s and try again." % (py, venv))
+    code = run([py, "-m", "pip", "install", "-e", ".[%s]" % EXTRAS], cwd=ROOT)
+    if code != 0:
+        die("`pip install -e .[%s]` failed (exit %d). A C compiler (gcc, clang or MSVC)\n"
+            "and network access to the package index are needed." % (EXTRAS, code), code)
+    if not compiled_module_present():
+        say("warning: pip succeeded but no softviz/_softviz_cffi* was produced")
+    with open(stamp, "w") as f:
+        f.write(fingerprint + "\n")
+    return py
+
+
+def cmd_test(args):
+    py = setup()
+    cmd = [py, "-m", "pytest"] + args
+    say("running: " + " ".join(["python -m pytest"] + args))
+    return run(cmd, cwd=ROOT)
+
+
+def cmd_lab(args):
+    py = setup()
+    notebooks = os.path.join(ROOT, "notebooks")
+    # Localhost only, and the default random token is kept (never an empty one).
+    cmd = [py, "-m", "jupyter", "lab", "--ServerApp.ip=127.0.0.1",
+           "--ServerApp.root_dir=" + notebooks] + args
+    say("starting JupyterLab on 127.0.0.1 in %s (Ctrl-C to stop)" % notebooks)
+    return run(cmd, cwd=ROOT)
+
+
+def cmd_notebooks(args):
+    if args:
+        die("`dev.py notebooks` takes no arguments")
+    py = setup()
+    nbdir = os.path.join(ROOT, "notebooks")
+    names = sorted(n for n in os.listdir(nbdir) if n.endswith(".ipynb")) if os.path.isdir(nbdir) else []
+    if not names:
+        die("no notebooks found in %s" % nbdir)
+    for name in names:
+        say("executing notebooks/%s" % name)
+        code = run([py, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
+                    "--ExecutePreprocessor.timeout=600", os.path.join(nbdir, name)], cwd=nbdir)
+        if code != 0:
+            die("executing notebooks/%s failed (exit %d)" % (name, code), code)
+    say("re-executed %d notebooks" % len(names))
+    return 0
+
+
+def cmd_bench(args):
+    py = setup()
+    say("running: " + " ".join(["python -m softviz.bench"] + args))
+    return run([py, "-m", "softviz.bench"] + args, cwd=ROOT)
+
+
+COMMANDS = {"test": cmd_test, "lab": cmd_lab, "notebooks": cmd_notebooks, "bench": cmd_bench}
+
+
+def main(argv):
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if argv else 2
+    name, args = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(USAGE, file=sys.stderr)
+        die("unknown command %r (expected one of: %s)" % (name, ", ".join(COMMANDS)), 2)
+    return COMMANDS[name](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

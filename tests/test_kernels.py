@@ -1,0 +1,101 @@
+"""softviz.kernels: the extended-exponent split, memory traffic and the probes."""
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+import softviz
+from softviz import kernels
+
+needs_native = pytest.mark.skipif(not softviz.native_available(), reason="the C core is not compiled")
+
+
+@pytest.mark.parametrize("x", [1000.0, -1000.0, 0.0, 1.0, -1.0, 88.73, 709.79, 710.0, -745.2, 0.34657, -0.34657, 12345.678])
+def test_extexp_scalar(x):
+    """exp(x) == p * 2**n, with p in [sqrt(1/2), sqrt(2)], even where exp(x) overflows."""
+    p, n = kernels.extexp(x)
+    assert isinstance(p, np.floating) and p.dtype == np.float64
+    assert n == round(x * math.log2(math.e))
+    # the rounding of x * log2(e) may step just outside the interval, by ~|x| eps
+    slack = 4e-16 * max(1.0, abs(x))
+    assert 2 ** -0.5 * (1 - slack) <= p <= 2 ** 0.5 * (1 + slack)
+    exact = mpmath.exp(mpmath.mpf(x))
+    assert abs(mpmath.mpf(float(p)) * mpmath.power(2, int(n)) / exact - 1) < 4e-16
+
+
+def test_extexp_float32_array():
+    x = np.linspace(-5000, 5000, 20001, dtype=np.float32)
+    p, n = kernels.extexp(x)
+    assert p.dtype == n.dtype == np.float32 and p.shape == x.shape
+    slack = 1.2e-7 * np.maximum(1.0, np.abs(x.astype(np.float64)))
+    assert np.all(p >= 2 ** -0.5 * (1 - slack)) and np.all(p <= 2 ** 0.5 * (1 + slack))
+    # float32 rounds x * log2(e) before rint: next to a half-integer n may be the
+    # neighbouring integer (the pair still represents exp(x), checked below)
+    assert np.max(np.abs(n - np.rint(x.astype(np.float64) * np.log2(np.e)))) <= 1
+    # log(p) + n ln 2 == x, in float64 to see float32's error
+    back = np.log(p.astype(np.float64)) + n.astype(np.float64) * np.log(2.0)
+    np.testing.assert_allclose(back, x.astype(np.float64), rtol=0, atol=3e-7)
+
+
+def test_extexp_shapes_and_ints():
+    p, n = kernels.extexp([[1, 2], [3, 4]])
+    assert p.shape == (2, 2) and p.dtype == np.float64
+    np.testing.assert_allclose(p * 2.0 ** n, np.exp([[1, 2], [3, 4]]), rtol=1e-15)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan, 1e7, [1.0, 2e6]])
+def test_extexp_rejects_out_of_range(bad):
+    with pytest.raises(ValueError):
+        kernels.extexp(np.float32(bad) if np.ndim(bad) == 0 and abs(bad) == 1e7 else bad)
+
+
+def test_extexp_rejects_complex():
+    with pytest.raises(TypeError):
+        kernels.extexp(1j)
+
+
+def test_memory_traffic_matches_the_paper():
+    n = 1000
+    assert kernels.memory_traffic("three_pass_reload", n) == {"reads": 3 * n, "writes": 2 * n, "bytes": 5 * n * 4}
+    assert kernels.memory_traffic("three_pass_recompute", n) == {"reads": 3 * n, "writes": n, "bytes": 4 * n * 4}
+    assert kernels.memory_traffic("two_pass", n, np.float64) == {"reads": 2 * n, "writes": n, "bytes": 3 * n * 8}
+    assert kernels.memory_traffic("online", n)["bytes"] == 3 * n * 4
+    with pytest.raises(ValueError, match="two_pass"):
+        kernels.memory_traffic("fourpass", n)
+    with pytest.raises(ValueError):
+        kernels.memory_traffic("online", -1)
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_probes(dtype):
+    x = np.arange(100_003, dtype=dtype)
+    assert kernels.read_probe(x) == pytest.approx(float(x.astype(np.float64).sum()), rel=1e-6)
+    out = np.empty_like(x)
+    kernels.copy_probe(x, out)
+    np.testing.assert_array_equal(out, x)
+
+
+def test_probes_reject_bad_arrays():
+    with pytest.raises(TypeError):
+        kernels.read_probe(np.arange(10))  # int64
+    with pytest.raises(TypeError):
+        kernels.read_probe(np.ones((4, 4))[:, ::2])
+    with pytest.raises(ValueError):
+        kernels.copy_probe(np.ones(4), np.ones(5))
+
+
+@needs_native
+def test_simd_path_and_build_info():
+    info = kernels.build_info()
+    assert info["native"] is True and info["compiler"]
+    path = kernels.simd_path()
+    assert path == info["simd_path"]
+    if info["machine"] in ("x86_64", "AMD64") and "target_clones" in path:
+        # the default build dispatches at load time: on any x86-64 CPU with AVX2 the
+        # baseline clone must not be the one that runs
+        import subprocess
+        flags = subprocess.run(["grep", "-m1", "-o", "-w", "avx2", "/proc/cpuinfo"], capture_output=True, text=True)
+        if flags.stdout.strip() == "avx2":
+            assert "AVX2" in path or "AVX-512" in path
