@@ -87,6 +87,20 @@ int FN(online)(const T *x, size_t n, double *max_out, double *sum_out)
             m[j] = SV_LOWEST;
             d[j] = 0;
         }
+        /* four elements per lane and step: one rescale exp(m - mn) per four terms */
+        for (; i + 4 * SV_LANES <= e; i += 4 * SV_LANES) {
+#pragma omp simd
+            for (size_t j = 0; j < SV_LANES; j++) {
+                const T v0 = x[i + j], v1 = x[i + SV_LANES + j];
+                const T v2 = x[i + 2 * SV_LANES + j], v3 = x[i + 3 * SV_LANES + j];
+                const T a = v0 > v1 ? v0 : v1, b = v2 > v3 ? v2 : v3;
+                const T c = a > b ? a : b;
+                const T mn = c > m[j] ? c : m[j];
+                d[j] = d[j] * EXPNEG(m[j] - mn) + ((EXPNEG(v0 - mn) + EXPNEG(v1 - mn)) +
+                                                   (EXPNEG(v2 - mn) + EXPNEG(v3 - mn)));
+                m[j] = mn;
+            }
+        }
         for (; i + SV_LANES <= e; i += SV_LANES) {
 #pragma omp simd
             for (size_t j = 0; j < SV_LANES; j++) {
@@ -128,6 +142,30 @@ int FN(sum_extexp)(const T *x, size_t n, double *mantissa_out, double *exponent_
         for (size_t j = 0; j < SV_LANES; j++) {
             m[j] = 0;
             e[j] = SV_ESENTINEL;
+        }
+        /* four elements per lane and step: the accumulator is rescaled once per four */
+        for (; i + 4 * SV_LANES <= end; i += 4 * SV_LANES) {
+#pragma omp simd
+            for (size_t j = 0; j < SV_LANES; j++) {
+                T v0 = x[i + j], v1 = x[i + SV_LANES + j];
+                T v2 = x[i + 2 * SV_LANES + j], v3 = x[i + 3 * SV_LANES + j];
+                T k0, k1, k2, k3, p0, p1, p2, p3, a, b, en;
+                v0 = v0 < SV_XLO ? SV_XLO : v0;
+                v1 = v1 < SV_XLO ? SV_XLO : v1;
+                v2 = v2 < SV_XLO ? SV_XLO : v2;
+                v3 = v3 < SV_XLO ? SV_XLO : v3;
+                p0 = SPLIT(v0, &k0);
+                p1 = SPLIT(v1, &k1);
+                p2 = SPLIT(v2, &k2);
+                p3 = SPLIT(v3, &k3);
+                a = k0 > k1 ? k0 : k1;
+                b = k2 > k3 ? k2 : k3;
+                a = a > b ? a : b;
+                en = a > e[j] ? a : e[j];
+                m[j] = m[j] * POW2I(e[j] - en) + ((p0 * POW2I(k0 - en) + p1 * POW2I(k1 - en)) +
+                                                  (p2 * POW2I(k2 - en) + p3 * POW2I(k3 - en)));
+                e[j] = en;
+            }
         }
         for (; i + SV_LANES <= end; i += SV_LANES) {
 #pragma omp simd
