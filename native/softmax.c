@@ -114,7 +114,7 @@ const char *sv_simd_path(void)
     __builtin_cpu_init();
     /* the same tests, in the same order, as the resolver target_clones generates */
     if (__builtin_cpu_supports("x86-64-v4"))
-        return "x86-64-v4 clone (AVX-512), picked at load time by target_clones";
+        return "x86-64-v4 clone (AVX-512, with AVX2+FMA), picked at load time by target_clones";
     if (__builtin_cpu_supports("x86-64-v3"))
         return "x86-64-v3 clone (AVX2+FMA), picked at load time by target_clones";
     return "x86-64 baseline clone (SSE2), picked at load time by target_clones";

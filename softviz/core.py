@@ -138,6 +138,9 @@ def _check_algorithm(algorithm):
 
 
 def _check_temperature(temperature):
+    # exact-type fast paths first: the panels call softmax on tiny rows many times a second
+    if temperature.__class__ is float and 0.0 < temperature < math.inf:
+        return
     if isinstance(temperature, (bool, np.bool_)) or not isinstance(temperature, numbers.Real):
         raise TypeError(f"temperature must be a real number, got {type(temperature).__name__}")
     if not (np.isfinite(temperature) and temperature > 0):
@@ -145,6 +148,8 @@ def _check_temperature(temperature):
 
 
 def _check_workers(workers):
+    if workers.__class__ is int and workers >= 1:
+        return
     if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, numbers.Integral):
         raise TypeError(f"workers must be an int, got {type(workers).__name__}")
     if workers < 1:
@@ -181,6 +186,8 @@ def _normalize_axes(axis, ndim):
         if axis is None or (isinstance(axis, tuple) and not axis) or axis in (0, -1):
             return ()
         raise ValueError(f"axis {axis!r} is out of bounds for a 0-d array")
+    if axis.__class__ is int and -ndim <= axis < ndim:
+        return (axis % ndim,)
     if axis is None:
         return tuple(range(ndim))
     items = axis if isinstance(axis, tuple) else (axis,)
