@@ -226,7 +226,9 @@ def cmd_lab(args):
     py = setup()
     notebooks = os.path.join(ROOT, "notebooks")
     # Localhost only, and the default random token is kept (never an empty one).
-    cmd = [py, "-m", "jupyter", "lab", "--ServerApp.ip=127.0.0.1",
+    # `-m jupyterlab`, not `-m jupyter lab`: the `jupyter` dispatcher looks the
+    # subcommand up on PATH and can pick another environment's jupyter-lab.
+    cmd = [py, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1",
            "--ServerApp.root_dir=" + notebooks] + args
     say("starting JupyterLab on 127.0.0.1 in %s (Ctrl-C to stop)" % notebooks)
     return run(cmd, cwd=ROOT)
@@ -242,7 +244,7 @@ def cmd_notebooks(args):
         die("no notebooks found in %s" % nbdir)
     for name in names:
         say("executing notebooks/%s" % name)
-        code = run([py, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
+        code = run([py, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
                     "--ExecutePreprocessor.timeout=600", os.path.join(nbdir, name)], cwd=nbdir)
         if code != 0:
             die("executing notebooks/%s failed (exit %d)" % (name, code), code)

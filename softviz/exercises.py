@@ -1,0 +1,339 @@
+"""Self-checks for the "Your turn" cells of the notebooks.
+
+A check takes the student's function, runs it on a few named cases, prints one
+friendly line (or a short hint) and returns a :class:`CheckResult`::
+
+    def stable_softmax(z):
+        return None            # the stub a student sees
+
+    check_stable_softmax(stable_softmax)
+    # ... not done yet: stable_softmax returned None (the stub). ...
+
+A check never raises (a notebook must execute top to bottom even with the
+stubs in place): a function that returns None is "not done yet", a function
+that raises is reported with the exception and the case, and a wrong answer
+gets the failing case, expected vs got, and a nudge towards the likely mistake.
+Expected values come from ``softviz.softmax`` / ``softviz.log_softmax``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from . import core, numerics
+
+__all__ = ["CheckResult", "check_softmax", "check_stable_softmax", "check_stable_log_softmax"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """What a check found: ``passed`` is True (right), False (wrong) or None (not done yet).
+
+    ``message`` is the text the check printed; ``case`` names the first failing
+    case (None when there is none).
+    """
+
+    passed: bool | None
+    message: str
+    case: str | None = None
+
+    def __bool__(self):
+        return self.passed is True
+
+    def _ipython_display_(self):
+        # The check already printed its message; without this a notebook cell
+        # ending in check_...(fn) would show the message a second time as Out[n].
+        pass
+
+
+class _Case(NamedTuple):
+    name: str
+    z: np.ndarray
+
+
+class _Spec(NamedTuple):
+    check: str  # the check's own name, for "call it like this" messages
+    label: str  # how the messages call the function being checked
+    reference: Callable  # the right answer, e.g. core.softmax
+    log: bool  # True: log-probabilities are expected
+    keep_dtype: bool  # the result must have the input's dtype
+    cases: tuple
+    summary: str  # what the success line lists
+
+
+_INF = np.inf
+# (rtol, atol) by working precision: loose enough for any correct formula,
+# tight enough to catch a float64 answer squeezed through float16.
+_TOL = {"float64": (1e-9, 1e-12), "float32": (1e-5, 1e-6)}
+_OK, _FAIL, _TODO = "\N{CHECK MARK}", "\N{BALLOT X}", "\N{HOURGLASS}"
+
+
+def _case(name, values, dtype=np.float64):
+    return _Case(name, np.array(values, dtype=dtype))
+
+
+_WARMUP_CASES = (
+    _case("three logits [1, 2, 3]", [1.0, 2.0, 3.0]),
+    _case("a row of length 1", [0.5]),
+    _case("negative logits", [-3.0, -1.0, -2.0]),
+)
+
+# Overflow, total underflow, -inf masks and rows of length 1, in both precisions.
+# The "wide range" rows hold a logit whose probability underflows to 0 while its
+# log-probability is a finite number: that is what exposes log(softmax(z)).
+_STABLE_CASES = (
+    _case("overflow, float64 (logits ~ 1000)", [1000.0, 1001.0, 1002.0]),
+    _case("overflow, float32 (logits ~ 100)", [100.0, 101.0, 102.0], np.float32),
+    _case("total underflow, float64 (all logits ~ -1000)", [-1000.0, -1001.0, -1002.0]),
+    _case("total underflow, float32 (all logits ~ -1000)", [-1000.0, -1001.0, -1002.0], np.float32),
+    _case("wide range, float64 ([5, 0, -800])", [5.0, 0.0, -800.0]),
+    _case("wide range, float32 ([5, 0, -120])", [5.0, 0.0, -120.0], np.float32),
+    _case("-inf mask, float64", [2.0, -_INF, 1.0, -_INF]),
+    _case("-inf mask with large logits, float32", [-_INF, 100.0, 99.0], np.float32),
+    _case("length 1, float64 ([1000])", [1000.0]),
+    _case("length 1, float32 ([-200])", [-200.0], np.float32),
+)
+_STABLE_SUMMARY = "overflow, underflow, -inf masks, rows of length 1, float32 and float64"
+
+
+# --------------------------------------------------------------------------
+# The shared machinery
+# --------------------------------------------------------------------------
+
+def _fmt(a) -> str:
+    """A short rendering of an array for a hint line: 6 significant digits, at most 6 entries."""
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":
+        return repr(a.tolist())[:80]
+    values = [f"{v:.6g}" for v in a.astype(np.float64).ravel()]
+    if len(values) > 6:
+        values = values[:3] + ["..."] + values[-3:]
+    text = "[" + ", ".join(values) + "]"
+    return text[1:-1] if a.ndim == 0 else text
+
+
+def _name(fn) -> str:
+    name = getattr(fn, "__name__", "")
+    return name if name.isidentifier() else "your function"  # lambdas are "<lambda>"
+
+
+def _finish(result: CheckResult) -> CheckResult:
+    print(result.message, flush=True)
+    return result
+
+
+def _run(spec: _Spec, fn) -> CheckResult:
+    """Run ``fn`` on every case of ``spec`` and print/return the verdict."""
+    if fn is None:
+        return _finish(CheckResult(None, f"{_TODO} not done yet: nothing to check yet. "
+                                         f"Write your {spec.label} function and pass it in."))
+    if not callable(fn):
+        return _finish(CheckResult(False, f"{_FAIL} pass your function itself, not its result "
+                                          f"(got a {type(fn).__name__}): {spec.check}(my_function)."))
+    name = _name(fn)
+    failures = []  # (case name, detailed message)
+    for case in spec.cases:
+        z = case.z.copy()  # the student may modify it; the case stays intact
+        try:
+            with np.errstate(all="ignore"):  # the hint explains; numpy's warnings would only clutter
+                got = fn(z)
+        except NotImplementedError:
+            return _finish(CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+                                             f"Replace the stub with your code, then run this cell again."))
+        except Exception as exc:  # a student bug: report it, never re-raise
+            text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            hint = (f"raised {type(exc).__name__}" + (f": {text}" if text else "") + ". "
+                    f"The check calls it with a 1-D numpy array z like the one above.")
+            failures.append((case.name, _detail(name, case, None, hint)))
+            continue
+        if got is None:
+            return _finish(CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+                                             f"Write your code in place of `return None`, then run "
+                                             f"this cell again."))
+        try:
+            hint = _diagnose(spec, case, got, z)
+        except Exception as exc:  # an odd return value must not crash the check either
+            hint = f"returned something that could not be checked ({type(exc).__name__}: {exc})."
+        if hint:
+            failures.append((case.name, _detail(name, case, got, hint, spec)))
+    if not failures:
+        return _finish(CheckResult(True, f"{_OK} {name} passes all {len(spec.cases)} cases "
+                                         f"({spec.summary})."))
+    case_name, text = failures[0]
+    others = [f'"{n}"' for n, _ in failures[1:]]
+    if len(others) > 3:  # keep the message short: the first failure is the one to fix
+        others = others[:3] + [f"and {len(others) - 3} more"]
+    if others:
+        text += "\n  Also failing: " + ", ".join(others) + "."
+    return _finish(CheckResult(False, text, case_name))
+
+
+def _detail(name, case, got, hint, spec=None) -> str:
+    lines = [f'{_FAIL} {name} fails case "{case.name}":',
+             f"    z        = {_fmt(case.z)}  ({case.z.dtype})"]
+    if got is not None:
+        with np.errstate(all="ignore"):
+            want = spec.reference(case.z)
+        lines.append(f"    expected = {_fmt(want)}")
+        g = np.asarray(got)
+        lines.append(f"    got      = {_fmt(g)}" + (f"  ({g.dtype})" if g.dtype != case.z.dtype else ""))
+    lines.append(f"  Hint: {name} {hint}" if got is None else f"  Hint: {hint}")
+    return "\n".join(lines)
+
+
+def _diagnose(spec: _Spec, case: _Case, got, z_after) -> str | None:
+    """None if ``got`` is right for ``case``, else a hint naming the likely mistake."""
+    z = case.z
+    with np.errstate(all="ignore"):
+        want = spec.reference(z)
+    got = np.asarray(got)
+    if got.shape != want.shape:
+        hint = f"expected an array of shape {want.shape} (the shape of z), got shape {got.shape}."
+        return hint + (" Return the whole vector, not one number." if got.ndim == 0 else "")
+    if got.dtype.kind != "f":
+        return f"expected floating-point numbers, got dtype {got.dtype}."
+    special = _special_values_hint(spec, z, got)
+    if special:
+        return special
+    if spec.keep_dtype and got.dtype != z.dtype:
+        return _dtype_hint(z.dtype, got.dtype)
+    width = "float64" if got.dtype == z.dtype == np.float64 else "float32"
+    rtol, atol = _TOL[width]
+    finite = np.isfinite(want)
+    with np.errstate(all="ignore"):
+        err = np.abs(got[finite].astype(np.float64) - want[finite])
+        bad = err > atol + rtol * np.abs(want[finite].astype(np.float64))
+    if bad.any():
+        return _value_hint(spec, z, got) or (
+            f"values differ from the expected ones by up to {err.max():.3g} "
+            f"(allowed about {atol + rtol * np.abs(want[finite]).max():.1g}).")
+    if not np.array_equal(z_after, z, equal_nan=True):
+        return ("it changed its input array in place (e.g. `z -= z.max()`); write "
+                "`z = z - z.max()` so the caller's array stays as it was.")
+    return None
+
+
+def _special_values_hint(spec, z, got) -> str | None:
+    """NaN, inf and -inf mask problems: the typical failures of a naive formula."""
+    masked = np.isneginf(z)
+    limits = numerics.exp_thresholds(z.dtype)
+    top = z[~masked].max()
+    if np.isnan(got).any():
+        if masked.any():
+            return ("NaN next to a masked (-inf) logit: shift by the max of the row, a finite "
+                    "number (-inf - (-inf) and 0 * inf are NaN; the mean or sum of a row holding "
+                    "-inf is -inf).")
+        if top > limits.max_finite_arg:
+            return (f"NaN on large logits: did you subtract the max before exp? exp(z) overflows "
+                    f"to inf for z > {limits.max_finite_arg:.6g} in {z.dtype}, and inf / inf is NaN.")
+        if top < limits.min_nonzero_arg:
+            return (f"NaN when every logit is very negative: exp(z) underflows to 0 for "
+                    f"z < {limits.min_nonzero_arg:.6g} in {z.dtype}, so the sum is 0 and 0 / 0 is "
+                    f"NaN. Subtract the max first: the largest term becomes exp(0) = 1.")
+        return "NaN in the result: look for inf - inf, 0 / 0 or 0 * inf in your steps."
+    if spec.log:
+        if np.isneginf(got[~masked]).any():
+            i = int(np.flatnonzero(np.isneginf(got) & ~masked)[0])
+            with np.errstate(all="ignore"):
+                want = spec.reference(z)[i]
+            why = (f"exp(z) overflowed to inf (z > {limits.max_finite_arg:.6g} in {z.dtype}), so "
+                   f"z - log(sum(exp(z))) is -inf" if top > limits.max_finite_arg else
+                   "log(softmax(z)) turns a probability that underflowed to 0 into -inf")
+            return (f"-inf where a finite value was expected (index {i}: expected {want:.6g}): "
+                    f"compute z - logsumexp(z), with logsumexp(z) = m + log(sum(exp(z - m))) and "
+                    f"m = max(z). Here {why}.")
+        if (got[masked] != -np.inf).any():
+            return ("a masked logit (-inf) must get log-probability exactly -inf; keep -inf as it "
+                    "is (no clipping, no replacing it by a large negative number).")
+        if np.isposinf(got).any():
+            return ("+inf in the result: log(sum(exp(z))) was log(0) = -inf because every exp(z) "
+                    "underflowed. Subtract m = max(z) inside the exp and add it back outside the log.")
+    else:
+        if (got[masked] != 0).any():
+            return ("a masked logit (-inf) must get probability exactly 0; keep -inf as it is "
+                    "(no clipping, no replacing it by a large negative number).")
+        if np.isinf(got).any():
+            return "inf in the result: exp overflowed. Subtract the max before exp."
+    return None
+
+
+def _dtype_hint(want, got) -> str:
+    hint = f"{want} in, {want} out: your result is {got}."
+    if want == np.float32:
+        hint += (" Don't convert with np.asarray(z, dtype=float) or z.astype(float), and avoid "
+                 "np.float64 scalars (a float32 array minus a np.float64 gives float64 in NumPy 2).")
+    return hint
+
+
+def _value_hint(spec, z, got) -> str | None:
+    """A nudge for finite but wrong values, when the mistake is recognisable."""
+    with np.errstate(all="ignore"):
+        if spec.log:
+            if ((got >= 0) & (got <= 1)).all() and np.isclose(got.sum(), 1, rtol=1e-3):
+                return ("these look like probabilities (they sum to 1): log_softmax returns "
+                        "log-probabilities, z - logsumexp(z).")
+            total = float(np.exp(core.logsumexp(got.astype(np.float64))))
+            if not np.isclose(total, 1, rtol=1e-3):
+                return (f"exp(result) sums to {total:.4g}, not 1: subtract logsumexp(z) = "
+                        f"m + log(sum(exp(z - m))), not just m = max(z).")
+            return None
+        if np.allclose(got, spec.reference(-z), rtol=1e-6, atol=1e-12):
+            return "the order is reversed: compute exp(z - max(z)), not exp(max(z) - z)."
+        if np.allclose(got, z / z.sum(), rtol=1e-6, atol=1e-12):
+            return "this is z / sum(z): exponentiate first, exp(z) / sum(exp(z))."
+        total = float(np.sum(got, dtype=np.float64))
+        if not np.isclose(total, 1, rtol=1e-3):
+            return f"the result sums to {total:.4g}, not 1: divide the exps by their sum."
+    return None
+
+
+# --------------------------------------------------------------------------
+# The checks
+# --------------------------------------------------------------------------
+
+_WARMUP = _Spec(check="check_softmax", label="softmax", reference=core.softmax, log=False,
+                keep_dtype=False, cases=_WARMUP_CASES,
+                summary="[1, 2, 3], a row of length 1, negative logits")
+_STABLE = _Spec(check="check_stable_softmax", label="stable softmax", reference=core.softmax,
+                log=False, keep_dtype=True, cases=_STABLE_CASES, summary=_STABLE_SUMMARY)
+_STABLE_LOG = _Spec(check="check_stable_log_softmax", label="stable log-softmax",
+                    reference=core.log_softmax, log=True, keep_dtype=True, cases=_STABLE_CASES,
+                    summary=_STABLE_SUMMARY)
+
+
+def check_softmax(fn) -> CheckResult:
+    """Check ``fn(z) == softmax(z)`` for a 1-D float64 array z (the warm-up).
+
+    Cases: [1, 2, 3], a row of length 1, negative logits. Prints a verdict and
+    returns a :class:`CheckResult`; never raises.
+
+    Used in: notebooks/00_start_here.ipynb.
+    """
+    return _run(_WARMUP, fn)
+
+
+def check_stable_softmax(fn) -> CheckResult:
+    """Check an overflow-safe ``fn(z) == softmax(z)`` for 1-D float32 and float64 arrays.
+
+    Cases: logits ~ 1000 (float64) and ~ 100 (float32), all logits ~ -1000, a wide
+    range, -inf masks (probability exactly 0 there), rows of length 1. The
+    result must keep the input's dtype. Prints a verdict and returns a
+    :class:`CheckResult`; never raises.
+
+    Used in: notebooks/01_overflow.ipynb.
+    """
+    return _run(_STABLE, fn)
+
+
+def check_stable_log_softmax(fn) -> CheckResult:
+    """Check an overflow-safe ``fn(z) == log_softmax(z)`` for 1-D float32 and float64 arrays.
+
+    Same cases as :func:`check_stable_softmax`; -inf logits must give exactly
+    -inf, finite ones a finite value (log(softmax(z)) fails that on the wide
+    range cases). Prints a verdict and returns a :class:`CheckResult`; never raises.
+
+    Used in: notebooks/01_overflow.ipynb.
+    """
+    return _run(_STABLE_LOG, fn)
