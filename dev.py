@@ -3,7 +3,7 @@
 
     python3 dev.py lab  [jupyter lab args...]   set up, then open JupyterLab on notebooks/
     python3 dev.py test [pytest args...]        set up, then run the whole test suite
-    python3 dev.py notebooks                    set up, then re-execute notebooks/*.ipynb in place
+    python3 dev.py notebooks                    set up, then re-execute notebooks/**/*.ipynb in place
     python3 dev.py bench [bench args...]        set up, then run python -m softviz.bench
 
 "Set up" means: make a virtual environment in .venv (or $SOFTVIZ_VENV) with
@@ -239,16 +239,28 @@ def cmd_notebooks(args):
         die("`dev.py notebooks` takes no arguments")
     py = setup()
     nbdir = os.path.join(ROOT, "notebooks")
-    names = sorted(n for n in os.listdir(nbdir) if n.endswith(".ipynb")) if os.path.isdir(nbdir) else []
-    if not names:
+    # The lessons first, then notebooks/solutions/ (and any other subfolder);
+    # JupyterLab's autosave copies in .ipynb_checkpoints are not notebooks.
+    paths = []
+    for dirpath, dirnames, filenames in os.walk(nbdir):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        paths += [os.path.join(dirpath, n) for n in sorted(filenames) if n.endswith(".ipynb")]
+    if not paths:
         die("no notebooks found in %s" % nbdir)
-    for name in names:
-        say("executing notebooks/%s" % name)
+    for path in paths:
+        rel = os.path.relpath(path, ROOT).replace(os.sep, "/")
+        say("executing " + rel)
+        # record_timing=False: no per-cell timestamps in the stored file, so
+        # re-executing an unchanged (seeded) notebook leaves git with no diff.
         code = run([py, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-                    "--ExecutePreprocessor.timeout=600", os.path.join(nbdir, name)], cwd=nbdir)
+                    "--ExecutePreprocessor.timeout=600", "--ExecutePreprocessor.record_timing=False",
+                    # no stored widget state: static viewers (GitHub, nbviewer, HTML export)
+                    # then show each panel's PNG fallback instead of a JavaScript-only stub
+                    "--ExecutePreprocessor.store_widget_state=False",
+                    path], cwd=os.path.dirname(path))
         if code != 0:
-            die("executing notebooks/%s failed (exit %d)" % (name, code), code)
-    say("re-executed %d notebooks" % len(names))
+            die("executing %s failed (exit %d)" % (rel, code), code)
+    say("re-executed %d notebooks" % len(paths))
     return 0
 
 

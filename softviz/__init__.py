@@ -3,10 +3,13 @@
 The public face of the package.  ``softmax``, ``log_softmax`` and ``logsumexp`` run
 on a C core with four algorithms (``ALGORITHMS``); the topic modules hold the rest:
 ``reference`` (numpy/mpmath references), ``numerics`` (per-dtype limits, ulps),
-``kernels`` (a look inside the C core), ``bench`` (``python -m softviz.bench``).
+``kernels`` (a look inside the C core), ``panels`` (the interactive panels and
+``lecture_mode``), ``exercises`` (self-checks for the "Your turn" cells), ``bench``
+(``python -m softviz.bench``).
 """
-from . import kernels, numerics, reference
+from . import exercises, kernels, numerics, panels, reference
 from .core import ALGORITHMS, log_softmax, logsumexp, native_available, softmax
+from .panels import lecture_mode
 
 try:
     from importlib.metadata import PackageNotFoundError, version as _version
@@ -24,5 +27,8 @@ __all__ = [
     "reference",
     "numerics",
     "kernels",
+    "panels",
+    "exercises",
+    "lecture_mode",
     "__version__",
 ]

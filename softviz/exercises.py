@@ -32,7 +32,9 @@ class CheckResult:
     """What a check found: ``passed`` is True (right), False (wrong) or None (not done yet).
 
     ``message`` is the text the check printed; ``case`` names the first failing
-    case (None when there is none).
+    case (None when there is none). ``bool(result)`` is True only for a pass.
+
+    Returned by every check of this module (notebooks 00 and 01).
     """
 
     passed: bool | None
@@ -44,7 +46,7 @@ class CheckResult:
 
     def _ipython_display_(self):
         # The check already printed its message; without this a notebook cell
-        # ending in check_...(fn) would show the message a second time as Out[n].
+        # ending in check_...(fn) would also show the dataclass repr as Out[n].
         pass
 
 
@@ -63,9 +65,9 @@ class _Spec(NamedTuple):
     summary: str  # what the success line lists
 
 
-_INF = np.inf
-# (rtol, atol) by working precision: loose enough for any correct formula,
-# tight enough to catch a float64 answer squeezed through float16.
+# (rtol, atol) by working precision: loose enough for any correct formula (the
+# reference runs a different algorithm in C), tight enough that a result computed
+# in a lower precision than asked for does not pass.
 _TOL = {"float64": (1e-9, 1e-12), "float32": (1e-5, 1e-6)}
 _OK, _FAIL, _TODO = "\N{CHECK MARK}", "\N{BALLOT X}", "\N{HOURGLASS}"
 
@@ -90,8 +92,8 @@ _STABLE_CASES = (
     _case("total underflow, float32 (all logits ~ -1000)", [-1000.0, -1001.0, -1002.0], np.float32),
     _case("wide range, float64 ([5, 0, -800])", [5.0, 0.0, -800.0]),
     _case("wide range, float32 ([5, 0, -120])", [5.0, 0.0, -120.0], np.float32),
-    _case("-inf mask, float64", [2.0, -_INF, 1.0, -_INF]),
-    _case("-inf mask with large logits, float32", [-_INF, 100.0, 99.0], np.float32),
+    _case("-inf mask, float64", [2.0, -np.inf, 1.0, -np.inf]),
+    _case("-inf mask with large logits, float32", [-np.inf, 100.0, 99.0], np.float32),
     _case("length 1, float64 ([1000])", [1000.0]),
     _case("length 1, float32 ([-200])", [-200.0], np.float32),
 )
@@ -104,7 +106,10 @@ _STABLE_SUMMARY = "overflow, underflow, -inf masks, rows of length 1, float32 an
 
 def _fmt(a) -> str:
     """A short rendering of an array for a hint line: 6 significant digits, at most 6 entries."""
-    a = np.asarray(a)
+    try:
+        a = np.asarray(a)
+    except Exception:  # e.g. a ragged list: show what it is, briefly
+        return repr(a)[:80]
     if a.dtype.kind not in "biuf":
         return repr(a.tolist())[:80]
     values = [f"{v:.6g}" for v in a.astype(np.float64).ravel()]
@@ -125,61 +130,70 @@ def _finish(result: CheckResult) -> CheckResult:
 
 
 def _run(spec: _Spec, fn) -> CheckResult:
-    """Run ``fn`` on every case of ``spec`` and print/return the verdict."""
+    """Run ``fn`` on every case of ``spec``; print and return the verdict. Never raises."""
+    try:
+        return _finish(_verdict(spec, fn))
+    except Exception as exc:  # a bug of ours must not stop a student's notebook either
+        return _finish(CheckResult(False, f"{_FAIL} {spec.check} could not finish "
+                                          f"({type(exc).__name__}: {exc}); please report this."))
+
+
+def _verdict(spec: _Spec, fn) -> CheckResult:
     if fn is None:
-        return _finish(CheckResult(None, f"{_TODO} not done yet: nothing to check yet. "
-                                         f"Write your {spec.label} function and pass it in."))
+        return CheckResult(None, f"{_TODO} not done yet: nothing to check yet. "
+                                 f"Write your {spec.label} function and pass it in.")
     if not callable(fn):
-        return _finish(CheckResult(False, f"{_FAIL} pass your function itself, not its result "
-                                          f"(got a {type(fn).__name__}): {spec.check}(my_function)."))
+        return CheckResult(False, f"{_FAIL} pass your function itself, not its result "
+                                  f"(got a {type(fn).__name__}): {spec.check}(my_function).")
     name = _name(fn)
-    failures = []  # (case name, detailed message)
+    failures = []  # (case name, message)
     for case in spec.cases:
         z = case.z.copy()  # the student may modify it; the case stays intact
         try:
             with np.errstate(all="ignore"):  # the hint explains; numpy's warnings would only clutter
                 got = fn(z)
         except NotImplementedError:
-            return _finish(CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
-                                             f"Replace the stub with your code, then run this cell again."))
+            return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+                                     f"Replace the stub with your code, then run this cell again.")
         except Exception as exc:  # a student bug: report it, never re-raise
-            text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-            hint = (f"raised {type(exc).__name__}" + (f": {text}" if text else "") + ". "
-                    f"The check calls it with a 1-D numpy array z like the one above.")
-            failures.append((case.name, _detail(name, case, None, hint)))
+            first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+            hint = (f"{name} raised {type(exc).__name__}" + (f": {first_line}" if first_line else "")
+                    + ". The check calls it with a 1-D numpy array z like the one above.")
+            failures.append((case.name, _failure(name, case, hint)))
             continue
         if got is None:
-            return _finish(CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
-                                             f"Write your code in place of `return None`, then run "
-                                             f"this cell again."))
+            return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+                                     f"Write your code in place of `return None`, then run "
+                                     f"this cell again.")
         try:
             hint = _diagnose(spec, case, got, z)
-        except Exception as exc:  # an odd return value must not crash the check either
-            hint = f"returned something that could not be checked ({type(exc).__name__}: {exc})."
+        except Exception as exc:  # an odd return value must not crash the check
+            hint = (f"the result could not be read as an array of numbers "
+                    f"({type(exc).__name__}: {str(exc)[:120]}).")
         if hint:
-            failures.append((case.name, _detail(name, case, got, hint, spec)))
+            failures.append((case.name, _failure(name, case, hint, spec.reference, got)))
     if not failures:
-        return _finish(CheckResult(True, f"{_OK} {name} passes all {len(spec.cases)} cases "
-                                         f"({spec.summary})."))
+        return CheckResult(True, f"{_OK} {name} passes all {len(spec.cases)} cases ({spec.summary}).")
     case_name, text = failures[0]
     others = [f'"{n}"' for n, _ in failures[1:]]
     if len(others) > 3:  # keep the message short: the first failure is the one to fix
         others = others[:3] + [f"and {len(others) - 3} more"]
     if others:
         text += "\n  Also failing: " + ", ".join(others) + "."
-    return _finish(CheckResult(False, text, case_name))
+    return CheckResult(False, text, case_name)
 
 
-def _detail(name, case, got, hint, spec=None) -> str:
+def _failure(name, case, hint, reference=None, got=None) -> str:
+    """The message for one failing case: the case, expected vs got, the hint."""
     lines = [f'{_FAIL} {name} fails case "{case.name}":',
              f"    z        = {_fmt(case.z)}  ({case.z.dtype})"]
-    if got is not None:
+    if reference is not None:
         with np.errstate(all="ignore"):
-            want = spec.reference(case.z)
-        lines.append(f"    expected = {_fmt(want)}")
-        g = np.asarray(got)
-        lines.append(f"    got      = {_fmt(g)}" + (f"  ({g.dtype})" if g.dtype != case.z.dtype else ""))
-    lines.append(f"  Hint: {name} {hint}" if got is None else f"  Hint: {hint}")
+            lines.append(f"    expected = {_fmt(reference(case.z))}")
+        dtype = getattr(got, "dtype", None)
+        lines.append(f"    got      = {_fmt(got)}"
+                     + (f"  ({dtype})" if dtype is not None and dtype != case.z.dtype else ""))
+    lines.append(f"  Hint: {hint}")
     return "\n".join(lines)
 
 
@@ -241,9 +255,9 @@ def _special_values_hint(spec, z, got) -> str | None:
             why = (f"exp(z) overflowed to inf (z > {limits.max_finite_arg:.6g} in {z.dtype}), so "
                    f"z - log(sum(exp(z))) is -inf" if top > limits.max_finite_arg else
                    "log(softmax(z)) turns a probability that underflowed to 0 into -inf")
-            return (f"-inf where a finite value was expected (index {i}: expected {want:.6g}): "
-                    f"compute z - logsumexp(z), with logsumexp(z) = m + log(sum(exp(z - m))) and "
-                    f"m = max(z). Here {why}.")
+            return (f"-inf where a finite value was expected: compute z - logsumexp(z), with "
+                    f"logsumexp(z) = m + log(sum(exp(z - m))) and m = max(z). Here {why} "
+                    f"(entry {i} should be {want:.6g}).")
         if (got[masked] != -np.inf).any():
             return ("a masked logit (-inf) must get log-probability exactly -inf; keep -inf as it "
                     "is (no clipping, no replacing it by a large negative number).")

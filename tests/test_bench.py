@@ -225,7 +225,9 @@ def test_text_output_shows_code_path_and_tables():
     assert "N     method" in out and "GB/s" in out and "x numpy" in out and "x recomp" in out
     for alg in softviz.ALGORITHMS:
         assert alg in out
-    assert "panel benchmark: no panels yet" in out
+    assert "Panels: median set() over 30 moves" in out
+    assert "SoftmaxBarsPanel" in out and "<= 30 ms" in out and "<= 150 ms" in out
+    assert "panel SoftmaxBarsPanel: median set() compute + artist update <= 30 ms" in out
     assert "Targets" in out and "accuracy not run" in out
     assert "[float64]" not in out
     assert "2^10" in out and "] " in err  # progress lines on stderr, not stdout
@@ -331,3 +333,40 @@ def test_throughput_tiny_with_read_bandwidth():
     assert set(by) == {"two_pass", "numpy"}
     assert by["two_pass"]["vs_read"] == pytest.approx(by["two_pass"]["gbps"] / 10.0)
     assert by["numpy"]["vs_recompute"] is None  # recompute was not measured
+
+
+# -- --panels ------------------------------------------------------------------
+
+def test_panel_benchmark_times_every_registered_panel():
+    from softviz import panels
+
+    doc = bench.panel_benchmark(moves=4)
+    assert doc["status"] == "ok" and doc["moves"] == 4
+    assert doc["targets_seconds"] == {"update": 0.030, "redraw": 0.150}
+    assert [r["panel"] for r in doc["results"]] == list(panels.registry())
+    for r in doc["results"]:
+        assert r["error"] is None, r
+        assert isinstance(r["control"], str) and r["moves"] == 4
+        assert _finite_positive(r["update_seconds"]) and _finite_positive(r["redraw_seconds"])
+        # the redraw column includes the same set() plus a full Agg draw
+        assert r["redraw_seconds"] > r["update_seconds"]
+
+
+def test_panel_targets_judged_even_without_native_core():
+    fake = _fake_result(native=False)
+    fake["panels"] = {"results": [
+        {"panel": "Fast", "update_seconds": 0.001, "redraw_seconds": 0.05, "error": None},
+        {"panel": "Slow", "update_seconds": 0.040, "redraw_seconds": 0.20, "error": None},
+        {"panel": "Broken", "update_seconds": None, "redraw_seconds": None, "error": "ValueError: x"},
+    ]}
+    got = {t["name"]: t for t in bench.evaluate_targets(fake) if t["kind"] == "panel"}
+    status = {k: v["status"] for k, v in got.items()}
+    assert status == {
+        "panel Fast: median set() compute + artist update <= 30 ms": "PASS",
+        "panel Fast: median set() incl. full Agg redraw <= 150 ms": "PASS",
+        "panel Slow: median set() compute + artist update <= 30 ms": "FAIL",
+        "panel Slow: median set() incl. full Agg redraw <= 150 ms": "FAIL",
+        "panel Broken: median set() compute + artist update <= 30 ms": "FAIL",
+        "panel Broken: median set() incl. full Agg redraw <= 150 ms": "FAIL",
+    }
+    assert got["panel Broken: median set() incl. full Agg redraw <= 150 ms"]["note"] == "ValueError: x"
