@@ -248,9 +248,7 @@ class Panel:
         """The current figure as PNG bytes, rendered with Agg."""
         if self._view_kind == "image" and self._view.value:
             return bytes(self._view.value)
-        buf = io.BytesIO()
-        self.figure.savefig(buf, format="png", dpi=self.figure.dpi)
-        return buf.getvalue()
+        return self._render_png()
 
     def close(self):
         """Close every widget of the panel (frees their comms in a kernel)."""
@@ -363,10 +361,13 @@ class Panel:
         if self._view_kind == "ipympl":
             self.figure.canvas.draw_idle()
         elif self._view_kind == "image":
-            buf = io.BytesIO()
-            self.figure.savefig(buf, format="png", dpi=self.figure.dpi)
-            self._view.value = buf.getvalue()
+            self._view.value = self._render_png()
         # "none" (offscreen): the caller renders when it wants to
+
+    def _render_png(self):
+        buf = io.BytesIO()
+        self.figure.savefig(buf, format="png", dpi=self.figure.dpi)
+        return buf.getvalue()
 
     def _show_error(self, exc):
         self.last_error = exc
