@@ -3,7 +3,8 @@
 
     python3 dev.py lab  [jupyter lab args...]   set up, then open JupyterLab on notebooks/
     python3 dev.py test [pytest args...]        set up, then run the whole test suite
-    python3 dev.py notebooks                    set up, then re-execute notebooks/**/*.ipynb in place
+    python3 dev.py notebooks [paths...]         set up, then re-execute notebooks/**/*.ipynb (or just
+                                                 the given notebooks) in place
     python3 dev.py bench [bench args...]        set up, then run python -m softviz.bench
 
 "Set up" means: make a virtual environment in .venv (or $SOFTVIZ_VENV) with
@@ -235,14 +236,15 @@ def cmd_lab(args):
 
 
 def cmd_notebooks(args):
-    if args:
-        die("`dev.py notebooks` takes no arguments")
+    paths = [os.path.abspath(a) for a in args]
+    for path in paths:
+        if not (path.endswith(".ipynb") and os.path.isfile(path)):
+            die("not a notebook: %s" % path)
     py = setup()
     nbdir = os.path.join(ROOT, "notebooks")
     # The lessons first, then notebooks/solutions/ (and any other subfolder);
     # JupyterLab's autosave copies in .ipynb_checkpoints are not notebooks.
-    paths = []
-    for dirpath, dirnames, filenames in os.walk(nbdir):
+    for dirpath, dirnames, filenames in ([] if paths else os.walk(nbdir)):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         paths += [os.path.join(dirpath, n) for n in sorted(filenames) if n.endswith(".ipynb")]
     if not paths:

@@ -16,26 +16,22 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from .._lazy import lazy_exports
 from .style import PALETTE, lecture_mode
 
-__all__ = ["Panel", "SoftmaxBarsPanel", "PALETTE", "lecture_mode", "registry"]
-
 # Public name -> module that defines it, imported on first use.
-_LAZY = {"Panel": "base", "SoftmaxBarsPanel": "softmax_bars"}
+_LAZY = {
+    "Panel": "base",
+    "SoftmaxBarsPanel": "softmax_bars",    # notebooks/00_start_here.ipynb
+}
+
+__all__ = [*_LAZY, "PALETTE", "lecture_mode", "registry"]
+
 # Modules of this package that hold no panel.
 _NOT_PANELS = {"base", "controls", "style"}
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)
 
 
 def registry():

@@ -1,53 +1,22 @@
-"""Self-checks for the "Your turn" cells of the notebooks.
+"""Self-checks for the softmax exercises: the warm-up (lesson 00) and the
+overflow-safe softmax and log-softmax (lesson 01).
 
-A check takes the student's function, runs it on a few named cases, prints one
-friendly line (or a short hint) and returns a :class:`CheckResult`::
+Each check runs the student's function on named cases and compares with
+``softviz.softmax`` / ``softviz.log_softmax``; the shared machinery
+(``CheckResult``, printing, never raising) is in ``_check.py``.
 
-    def stable_softmax(z):
-        return None            # the stub a student sees
-
-    check_stable_softmax(stable_softmax)
-    # ... not done yet: stable_softmax returned None (the stub). ...
-
-A check never raises (a notebook must execute top to bottom even with the
-stubs in place): a function that returns None is "not done yet", a function
-that raises is reported with the exception and the case, and a wrong answer
-gets the failing case, expected vs got, and a nudge towards the likely mistake.
-Expected values come from ``softviz.softmax`` / ``softviz.log_softmax``.
+Used in: notebooks/00_start_here.ipynb, notebooks/01_overflow.ipynb
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Callable, NamedTuple
 
 import numpy as np
 
-from . import core, numerics
+from .. import core, numerics
+from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, guarded
 
-__all__ = ["CheckResult", "check_softmax", "check_stable_softmax", "check_stable_log_softmax"]
-
-
-@dataclasses.dataclass(frozen=True)
-class CheckResult:
-    """What a check found: ``passed`` is True (right), False (wrong) or None (not done yet).
-
-    ``message`` is the text the check printed; ``case`` names the first failing
-    case (None when there is none). ``bool(result)`` is True only for a pass.
-
-    Returned by every check of this module (notebooks 00 and 01).
-    """
-
-    passed: bool | None
-    message: str
-    case: str | None = None
-
-    def __bool__(self):
-        return self.passed is True
-
-    def _ipython_display_(self):
-        # The check already printed its message; without this a notebook cell
-        # ending in check_...(fn) would also show the dataclass repr as Out[n].
-        pass
+__all__ = ["check_softmax", "check_stable_softmax", "check_stable_log_softmax"]
 
 
 class _Case(NamedTuple):
@@ -69,7 +38,6 @@ class _Spec(NamedTuple):
 # reference runs a different algorithm in C), tight enough that a result computed
 # in a lower precision than asked for does not pass.
 _TOL = {"float64": (1e-9, 1e-12), "float32": (1e-5, 1e-6)}
-_OK, _FAIL, _TODO = "\N{CHECK MARK}", "\N{BALLOT X}", "\N{HOURGLASS}"
 
 
 def _case(name, values, dtype=np.float64):
@@ -101,41 +69,12 @@ _STABLE_SUMMARY = "overflow, underflow, -inf masks, rows of length 1, float32 an
 
 
 # --------------------------------------------------------------------------
-# The shared machinery
+# Running the cases
 # --------------------------------------------------------------------------
-
-def _fmt(a) -> str:
-    """A short rendering of an array for a hint line: 6 significant digits, at most 6 entries."""
-    try:
-        a = np.asarray(a)
-    except Exception:  # e.g. a ragged list: show what it is, briefly
-        return repr(a)[:80]
-    if a.dtype.kind not in "biuf":
-        return repr(a.tolist())[:80]
-    values = [f"{v:.6g}" for v in a.astype(np.float64).ravel()]
-    if len(values) > 6:
-        values = values[:3] + ["..."] + values[-3:]
-    text = "[" + ", ".join(values) + "]"
-    return text[1:-1] if a.ndim == 0 else text
-
-
-def _name(fn) -> str:
-    name = getattr(fn, "__name__", "")
-    return name if name.isidentifier() else "your function"  # lambdas are "<lambda>"
-
-
-def _finish(result: CheckResult) -> CheckResult:
-    print(result.message, flush=True)
-    return result
-
 
 def _run(spec: _Spec, fn) -> CheckResult:
     """Run ``fn`` on every case of ``spec``; print and return the verdict. Never raises."""
-    try:
-        return _finish(_verdict(spec, fn))
-    except Exception as exc:  # a bug of ours must not stop a student's notebook either
-        return _finish(CheckResult(False, f"{_FAIL} {spec.check} could not finish "
-                                          f"({type(exc).__name__}: {exc}); please report this."))
+    return guarded(spec.check, lambda: _verdict(spec, fn))
 
 
 def _verdict(spec: _Spec, fn) -> CheckResult:

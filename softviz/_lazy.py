@@ -1,0 +1,30 @@
+"""Lazy re-exports for the packages of softviz (panels, exercises, derive).
+
+A package lists ``{public name: submodule}``; the submodule is imported the
+first time the name is used, so ``import softviz`` stays light (no
+matplotlib, ipywidgets or sympy until a lesson needs them).
+"""
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["lazy_exports"]
+
+
+def lazy_exports(package: str, table: dict, namespace: dict, public: list):
+    """Return ``(__getattr__, __dir__)`` for a package that re-exports ``table`` lazily.
+
+    ``package`` is the package's ``__name__``, ``namespace`` its ``globals()``
+    (an imported name is cached there) and ``public`` its ``__all__``.
+    """
+    def __getattr__(name):
+        if name in table:
+            value = getattr(importlib.import_module(f".{table[name]}", package), name)
+            namespace[name] = value
+            return value
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def __dir__():
+        return sorted(set(namespace) | set(public))
+
+    return __getattr__, __dir__
