@@ -11,13 +11,18 @@ import importlib
 __all__ = ["lazy_exports"]
 
 
-def lazy_exports(package: str, table: dict, namespace: dict, public: list):
+def lazy_exports(package: str, table: dict, namespace: dict, public: list, modules=()):
     """Return ``(__getattr__, __dir__)`` for a package that re-exports ``table`` lazily.
 
     ``package`` is the package's ``__name__``, ``namespace`` its ``globals()``
-    (an imported name is cached there) and ``public`` its ``__all__``.
+    (an imported name is cached there) and ``public`` its ``__all__``;
+    ``modules`` names submodules that are themselves public attributes.
     """
     def __getattr__(name):
+        if name in modules:
+            value = importlib.import_module(f".{name}", package)
+            namespace[name] = value
+            return value
         if name in table:
             value = getattr(importlib.import_module(f".{table[name]}", package), name)
             namespace[name] = value

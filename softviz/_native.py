@@ -33,6 +33,10 @@ __all__ = [
     "copy_probe",
     "simd_path",
     "compiler",
+    "pass_max",
+    "pass_sum_exp",
+    "pass_online",
+    "pass_sum_extexp",
 ]
 
 AVAILABLE = lib is not None
@@ -259,3 +263,39 @@ def simd_path():
 
 def compiler():
     return ffi.string(lib.sv_compiler()).decode() if lib is not None else None
+
+
+# -- single passes on one chunk, for lesson 06's step-through and its tests --------------
+# Each returns the pass's partial result as the C core hands it to the row functions
+# (doubles), for a 1-D C-contiguous float32/float64 array (a prefix of a row, say).
+
+def pass_max(x):
+    """The max pass (sv_max_*): the largest element, -inf for an empty chunk."""
+    _require()
+    p = ffi.new("double *")
+    _call(f"sv_max_{_suffix(x.dtype)}", _buf(x), x.size, p)
+    return p[0]
+
+
+def pass_sum_exp(x, shift):
+    """The sum pass of three-pass (sv_sum_exp_*, storing nothing): sum of exp(x - shift)."""
+    _require()
+    p = ffi.new("double *")
+    _call(f"sv_sum_exp_{_suffix(x.dtype)}", _buf(x), ffi.NULL, x.size, float(shift), _STORE_NONE, p)
+    return p[0]
+
+
+def pass_online(x):
+    """The online pass (sv_online_*): (running max, running sum of exp(x - max))."""
+    _require()
+    pa, pb = ffi.new("double *"), ffi.new("double *")
+    _call(f"sv_online_{_suffix(x.dtype)}", _buf(x), x.size, pa, pb)
+    return pa[0], pb[0]
+
+
+def pass_sum_extexp(x):
+    """The two-pass first pass (sv_sum_extexp_*): (mantissa, exponent) of sum(exp(x))."""
+    _require()
+    pa, pb = ffi.new("double *"), ffi.new("double *")
+    _call(f"sv_sum_extexp_{_suffix(x.dtype)}", _buf(x), x.size, pa, pb)
+    return pa[0], pb[0]

@@ -12,6 +12,8 @@ It measures, in one run on the machine it runs on:
 * the accuracy of every algorithm against an mpmath reference;
 * with ``--panels``, the median ``set()`` time of every softviz panel, without
   and with a full Agg redraw;
+* ``softviz.nms.soft_nms`` on 1,000 and 2,000 random boxes (lesson 04) and how
+  its time grows with N (at most O(N^2): each greedy round is O(N) numpy work);
 * the project's performance and accuracy targets, as PASS/FAIL.
 
 It is a benchmark, not a test: it reports and exits 0 unless ``--check`` is
@@ -48,9 +50,20 @@ __all__ = [
     "PANEL_MOVES",
     "PANEL_TARGETS",
     "panel_benchmark",
+    "NMS_SIZES",
+    "nms_benchmark",
     "run",
     "format_report",
     "main",
+    "SWEEP_QUICK_SIZES",
+    "SWEEP_FULL_SIZES",
+    "SPREADS",
+    "cache_sizes",
+    "sweep",
+    "live_sweep",
+    "verdict",
+    "plot_sweep",
+    "plot_accuracy",
 ]
 
 #: Row lengths of the full run: 2^10, 2^12, ..., 2^24.
@@ -70,6 +83,10 @@ _MIN_SAMPLE_S = 0.020
 _BASELINES = ("numpy", "scipy")
 #: Moves of each panel's main control that ``--panels`` times.
 PANEL_MOVES = 30
+#: Box counts for the Soft-NMS timing; the growth exponent is judged between them.
+NMS_SIZES = (1000, 2000)
+#: Largest acceptable growth exponent log2(t(2N) / t(N)): O(N^2) plus timing noise.
+_NMS_MAX_EXPONENT = 2.3
 #: Median ``set()`` targets, seconds: compute + artist update, and with a full Agg redraw.
 PANEL_TARGETS = {"update": 0.030, "redraw": 0.150}
 _DTYPES = ("float32", "float64")
@@ -244,10 +261,12 @@ def _cpu_model():
     return platform.processor() or platform.machine() or "unknown"
 
 
-def _caches():
+_SYSFS_CACHE = "/sys/devices/system/cpu/cpu0/cache"
+
+
+def _caches(base=_SYSFS_CACHE):
     """CPU caches of cpu0 from sysfs, e.g. {"L1d": 49152, "L2": 2097152, "L3": 272629760} (bytes)."""
     caches = {}
-    base = "/sys/devices/system/cpu/cpu0/cache"
     try:
         entries = sorted(os.listdir(base))
     except OSError:
@@ -577,6 +596,34 @@ def panel_benchmark(progress=None, moves=PANEL_MOVES):
             "targets_seconds": dict(PANEL_TARGETS), "results": results}
 
 
+def nms_benchmark(sizes=NMS_SIZES, repeats=5, *, seed=0, progress=None):
+    """Median time of ``softviz.nms.soft_nms`` (hard, linear, gaussian) on random boxes.
+
+    Returns ``{"sizes", "results": [{"method", "n", "seconds", "kept"}],
+    "exponent": {method: log2(t(largest) / t(smallest)) / log2(size ratio)}}``;
+    an exponent near 2 or below is the O(N^2) the issue allows.
+
+    Used in: notebooks/04_soft_nms.ipynb (reported by ``python -m softviz.bench``)
+    """
+    from softviz import nms
+
+    sizes = sorted(int(n) for n in sizes)
+    results, exponent = [], {}
+    for method in nms.METHODS:
+        times = {}
+        for n in sizes:
+            _step(progress, f"soft_nms {method} N={n}")
+            boxes, scores = nms.random_boxes(n, seed)
+            kept = len(nms.soft_nms(boxes, scores, method=method)[0])
+            seconds = _time_per_call(lambda: nms.soft_nms(boxes, scores, method=method), repeats)[0]
+            times[n] = seconds
+            results.append({"method": method, "n": n, "seconds": seconds, "kept": kept})
+        lo, hi = sizes[0], sizes[-1]
+        if hi > lo and times[lo] > 0:
+            exponent[method] = math.log(times[hi] / times[lo]) / math.log(hi / lo)
+    return {"sizes": sizes, "results": results, "exponent": exponent}
+
+
 # --------------------------------------------------------------------------
 # targets
 # --------------------------------------------------------------------------
@@ -667,6 +714,15 @@ def evaluate_targets(result):
                 "measured": val, "threshold": limit, "applicable": True, "passed": ok,
                 "status": "PASS" if ok else "FAIL", "note": row.get("error") or ""})
 
+    # soft_nms is numpy only: judged whatever `native` is.
+    for method, value in ((result.get("nms") or {}).get("exponent") or {}).items():
+        ok = value <= _NMS_MAX_EXPONENT
+        targets.append({
+            "kind": "nms", "name": f"soft_nms {method}: time grows at most ~N^2 "
+                                   f"(exponent <= {_NMS_MAX_EXPONENT:g})",
+            "measured": value, "threshold": _NMS_MAX_EXPONENT, "applicable": True,
+            "passed": ok, "status": "PASS" if ok else "FAIL", "note": ""})
+
     simd = str(machine.get("simd_path", ""))
     x86 = _is_x86_64(machine.get("machine") or platform.machine())
     add("build", "default build uses AVX2 (x86-64)", simd, "simd_path mentions AVX2",
@@ -703,6 +759,7 @@ def run(sizes=DEFAULT_SIZES, dtypes=_DTYPES, *, repeats=None, quick=False,
         total += len(dtypes) * len(SCALES) * (1 + len(methods))
     if with_panels:
         total += len(sv.panels.registry())
+    total += len(NMS_SIZES) * 3
     prog = _Progress(total, enabled=bool(progress))
 
     result = {
@@ -732,6 +789,7 @@ def run(sizes=DEFAULT_SIZES, dtypes=_DTYPES, *, repeats=None, quick=False,
         result["accuracy"] = (accuracy(algorithms, dtypes, SCALES, rows=acc_rows, seed=seed,
                                        progress=prog) if with_accuracy else None)
         result["panels"] = panel_benchmark(prog) if with_panels else None
+        result["nms"] = nms_benchmark(NMS_SIZES, base_reps, seed=seed, progress=prog)
     finally:
         prog.close()
     result["targets"] = evaluate_targets(result)
@@ -908,6 +966,15 @@ def format_report(result):
         else:
             out.append(f"panel benchmark: {p['status']}")
 
+    if result.get("nms"):
+        nm = result["nms"]
+        rows = [[r["method"], str(r["n"]), _time_str(r["seconds"]), str(r["kept"])]
+                for r in nm["results"]]
+        out += ["", "Soft-NMS (softviz.nms.soft_nms, numpy): median time on random boxes; "
+                "growth exponent log(t(2N)/t(N))/log 2 per method: "
+                + ", ".join(f"{m} {e:.2f}" for m, e in nm["exponent"].items()),
+                _table(["method", "boxes", "time", "kept"], rows)]
+
     out += ["", "Targets", ""]
     rows = []
     for t in result["targets"]:
@@ -923,6 +990,449 @@ def format_report(result):
     n_app = sum(1 for t in result["targets"] if t["applicable"])
     out += ["", f"{n_app - n_fail}/{n_app} applicable targets pass"]
     return "\n".join(out)
+
+
+# --------------------------------------------------------------------------
+# lesson 06: a live sweep for the notebook, its verdict and its figures
+# --------------------------------------------------------------------------
+
+#: Row lengths of the notebook's quick sweep: a few seconds in all.
+SWEEP_QUICK_SIZES = (2**10, 2**13, 2**16, 2**19, 2**22)
+#: Row lengths of the full sweep; ``sweep`` extends them past the largest cache.
+SWEEP_FULL_SIZES = tuple(2**p for p in range(10, 25))
+#: Logit spreads of the notebook's accuracy figure (x = spread * N(0, 1)).
+SPREADS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+
+# Largest row the full sweep extends to (2^27 float64 is 1 GiB for x alone).
+_SWEEP_MAX_N = 2**27
+# One sample of a quick sweep lasts at least this long (the CLI uses _MIN_SAMPLE_S).
+_QUICK_SAMPLE_S = 0.005
+# "faster" / "slower" only beyond this relative difference: the machine is noisy.
+_SAME = 0.03
+# An algorithm moving its bytes at >= this fraction of the read bandwidth is memory-bound.
+_BANDWIDTH_BOUND = 0.5
+# Shorter rows time the Python call (microseconds) more than the kernel.
+_MIN_JUDGED_N = 2**14
+_SYSCONF_CACHE = {"L1": "SC_LEVEL1_DCACHE_SIZE", "L2": "SC_LEVEL2_CACHE_SIZE",
+                  "L3": "SC_LEVEL3_CACHE_SIZE"}
+_SYSCTL_CACHE = {"L1": "hw.l1dcachesize", "L2": "hw.l2cachesize", "L3": "hw.l3cachesize"}
+
+
+def _sysconf_cache(level):
+    name = _SYSCONF_CACHE[level]
+    if name not in getattr(os, "sysconf_names", {}):
+        return None
+    try:
+        value = os.sysconf(name)
+    except (OSError, ValueError):
+        return None
+    return value if value and value > 0 else None
+
+
+def _sysctl_cache(level):
+    # macOS has neither sysfs nor these sysconf names; sysctl knows the sizes.
+    if sys.platform != "darwin":
+        return None
+    import subprocess
+    try:
+        out = subprocess.run(["sysctl", "-n", _SYSCTL_CACHE[level]], capture_output=True,
+                             text=True, timeout=5, check=False).stdout.strip()
+        value = int(out)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    return value if value > 0 else None
+
+
+def cache_sizes(sysfs=_SYSFS_CACHE):
+    """The data caches of this machine, ``{"L1": bytes, "L2": bytes, "L3": bytes}``.
+
+    Read from sysfs (``/sys/devices/system/cpu/cpu0/cache``, Linux), else from
+    ``os.sysconf`` (glibc's ``SC_LEVEL*_CACHE_SIZE``), else from ``sysctl``
+    (macOS); None for a level that none of them reports.  Sizes are per cache
+    instance as the OS reports them (on a virtual machine, the host's L3).
+
+    Used in: notebooks/06_two_pass.ipynb
+    """
+    found = _caches(sysfs)
+    sizes = {"L1": found.get("L1d") or found.get("L1"), "L2": found.get("L2"), "L3": found.get("L3")}
+    for level in sizes:
+        if not sizes[level]:
+            sizes[level] = _sysconf_cache(level) or _sysctl_cache(level)
+    return {k: (int(v) if v else None) for k, v in sizes.items()}
+
+
+def _load_average():
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return None
+
+
+def _full_sizes(caches, itemsize):
+    # Go on doubling until x and y together are twice the largest cache: only
+    # then is every pass over the row a trip to DRAM.
+    sizes = list(SWEEP_FULL_SIZES)
+    llc = max((v for v in caches.values() if v), default=0)
+    while 2 * sizes[-1] * itemsize < 2 * llc and sizes[-1] < _SWEEP_MAX_N:
+        sizes.append(2 * sizes[-1])
+    return tuple(sizes)
+
+
+class _Callback:
+    """Adapts a ``progress(done, total, label)`` callable to the ``step(label)`` protocol."""
+
+    def __init__(self, total, callback):
+        self.total, self.done, self.callback = total, 0, callback
+
+    def step(self, label):
+        self.done += 1
+        if self.callback is not None:
+            self.callback(self.done, self.total, label)
+
+
+def sweep(quick=True, *, dtype="float32", sizes=None, methods=None, repeats=None,
+          workers=True, progress=None, seed=0):
+    """Measure GB/s vs N on this machine: the data of lesson 06's live benchmark.
+
+    For each row length N (``SWEEP_QUICK_SIZES`` in quick mode; in full mode
+    2^10 .. 2^24 and on until x and y together are twice the largest cache, at
+    most 2^27) it times every softviz algorithm (one thread), numpy's stable
+    softmax and ``scipy.special.softmax`` (medians, as the CLI), and the read
+    probe at the same N (the ceiling).  With ``workers=True`` it then times
+    ``workers=2`` (and all usable cores) against one thread on one long row.
+    ``progress(done, total, label)`` is called after every measurement.
+    The ``workers`` row is at least 2^24 long (64 MiB of float32), whatever the sizes.
+
+    Returns a dict: ``rows`` (method, n, seconds, gbps = GB/s of input,
+    moved_gbps = bytes of ``memory_traffic`` per second), ``read`` (n, gbps),
+    ``workers`` (rows of ``workers_scaling``, or None), ``caches``
+    (``cache_sizes()``), ``sizes``, ``dtype``, ``quick``, ``machine`` and
+    ``elapsed_seconds``.  It reports; it never judges (see ``verdict``).
+
+    Used in: notebooks/06_two_pass.ipynb
+    """
+    sv = _softviz()
+    t_start = time.perf_counter()
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"sweep measures float32 or float64, got {dt}")
+    caches = cache_sizes()
+    if sizes is None:
+        sizes = SWEEP_QUICK_SIZES if quick else _full_sizes(caches, dt.itemsize)
+    sizes = sorted({int(n) for n in sizes})
+    if not sizes or sizes[0] < 1:
+        raise ValueError(f"sizes must be positive row lengths, got {sizes!r}")
+    methods = tuple(sv.ALGORITHMS) + _BASELINES if methods is None else tuple(methods)
+    reps = (3 if quick else 5) if repeats is None else max(1, int(repeats))
+    min_time = _QUICK_SAMPLE_S if quick else _MIN_SAMPLE_S
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count() or 1
+    worker_counts = sorted({1, 2, usable}) if workers else []
+    scaling_algs = (("two_pass", "online") if quick else tuple(sv.ALGORITHMS)) if workers else ()
+    total = len(sizes) * (len(methods) + 1) + len(scaling_algs) * len(worker_counts)
+    prog = _Callback(total, progress)
+
+    x = _logits(max(sizes), dt, seed)
+    rows, reads = [], []
+    for n in sizes:
+        xn = x[:n]
+        prog.step(f"{dt.name} read probe N={_pow2_label(n)}")
+        try:
+            sec, _, _ = _time_per_call(lambda: sv.kernels.read_probe(xn), reps, min_time)
+            reads.append({"n": n, "seconds": sec, "gbps": _gbps(n * dt.itemsize, sec), "error": None})
+        except Exception as exc:
+            reads.append({"n": n, "seconds": None, "gbps": None,
+                          "error": f"{type(exc).__name__}: {exc}"})
+        for method in methods:
+            prog.step(f"{dt.name} {method} N={_pow2_label(n)}")
+            row = {"method": method, "dtype": dt.name, "n": n, "bytes": n * dt.itemsize,
+                   "seconds": None, "gbps": None, "moved_gbps": None, "error": None}
+            try:
+                fn = _method_fn(method)
+                sec, _, _ = _time_per_call(lambda: fn(xn), reps, min_time)
+                row.update(seconds=sec, gbps=_gbps(n * dt.itemsize, sec))
+                if method in sv.ALGORITHMS:
+                    row["moved_gbps"] = _gbps(sv.kernels.memory_traffic(method, n, dt)["bytes"], sec)
+            except Exception as exc:
+                row["error"] = f"{type(exc).__name__}: {exc}"
+            rows.append(row)
+    xn = x = None
+    scaling = None
+    if scaling_algs:
+        # at 2^24 at least (the size of the project's workers target): shorter rows
+        # give each thread too little to do between hand-offs
+        scaling = workers_scaling(max(max(sizes), _LARGE_N), worker_counts, algorithms=scaling_algs, dtype=dt.name,
+                                  repeats=reps, seed=seed, progress=prog)
+    return {
+        "schema": "softviz.bench.sweep/1",
+        "quick": bool(quick), "dtype": dt.name, "sizes": sizes, "methods": list(methods),
+        "repeats": reps, "caches": caches,
+        "machine": {"cpu_model": _cpu_model(), "usable_cpus": usable,
+                    "simd_path": sv.kernels.simd_path(), "native": bool(sv.native_available()),
+                    "load_average": _load_average()},
+        "rows": rows, "read": reads, "workers": scaling,
+        "elapsed_seconds": time.perf_counter() - t_start,
+    }
+
+
+def live_sweep(quick=True, **kwargs):
+    """``sweep`` with a progress bar: an ipywidgets bar in a notebook, a status line otherwise.
+
+    Takes the keywords of ``sweep`` (except ``progress``) and returns its result.
+
+    Used in: notebooks/06_two_pass.ipynb
+    """
+    if "progress" in kwargs:
+        raise TypeError("live_sweep draws its own progress bar; call sweep(progress=...) instead")
+    try:
+        from IPython import get_ipython
+        in_kernel = get_ipython() is not None and hasattr(get_ipython(), "kernel")
+    except ImportError:
+        in_kernel = False
+    if not in_kernel:
+        line = _Progress(1)
+
+        def report(done, total, label):
+            line.total = total
+            line.step(label)
+
+        try:
+            return sweep(quick, progress=report, **kwargs)
+        finally:
+            line.close()
+
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    bar = widgets.IntProgress(value=0, min=0, max=1, description="measuring",
+                              bar_style="info", style={"description_width": "initial"})
+    label = widgets.Label("starting ...")
+    display(widgets.HBox([bar, label]))
+
+    def update(done, total, text):
+        bar.max, bar.value = total, done
+        label.value = f"{done}/{total}: {text}"
+
+    try:
+        result = sweep(quick, progress=update, **kwargs)
+    except BaseException:
+        bar.bar_style, bar.description = "danger", "failed"
+        raise
+    bar.bar_style, bar.description = "success", "done"
+    label.value = (f"{bar.value} measurements in {result['elapsed_seconds']:.1f} s "
+                   f"({'quick' if quick else 'full'} mode)")
+    return result
+
+
+def _llc(caches):
+    for level in ("L3", "L2", "L1"):
+        if caches.get(level):
+            return level, caches[level]
+    return None, None
+
+
+def _speed_phrase(ratio):
+    if ratio is None:
+        return "could not be compared with"
+    if ratio > 1 + _SAME:
+        return f"is {ratio:.2f}x as fast as"
+    if ratio < 1 - _SAME:
+        return f"is slower than ({ratio:.2f}x the speed of)"
+    return f"is about as fast as ({ratio:.2f}x)"
+
+
+def verdict(result):
+    """Sentences that judge a ``sweep`` result: the paper's claim, and what bounds the kernels.
+
+    * Dukhan & Ablavatski (2020, arXiv:2001.04438) claim Two-Pass beats
+      Three-Pass out of cache. The claim is tested at the longest row whose x
+      and y together exceed the largest cache: it "holds" when two-pass is
+      more than 3 % faster than both three-pass variants; without such a row
+      the run cannot test it, and says so.
+    * Compute- or bandwidth-bound: two-pass's bytes moved per second
+      (``memory_traffic``) as a fraction of the read bandwidth measured at the
+      same N; >= 50 % is bandwidth-bound, below that the arithmetic (the exps)
+      sets the pace.  Judged at the shortest and the longest row.
+    * The ``workers=`` speedup on the longest row, when measured.
+
+    Used in: notebooks/06_two_pass.ipynb
+    """
+    sizes = sorted(result["sizes"])
+    itemsize = np.dtype(result["dtype"]).itemsize
+    secs = {(r["method"], r["n"]): r["seconds"] for r in result["rows"] if r["seconds"]}
+    moved = {(r["method"], r["n"]): r["moved_gbps"] for r in result["rows"] if r["moved_gbps"]}
+    read = {r["n"]: r["gbps"] for r in result["read"] if r["gbps"]}
+    level, llc = _llc(result["caches"])
+    out = []
+
+    def ratio(other, n):
+        a, b = secs.get((other, n)), secs.get(("two_pass", n))
+        return a / b if a and b else None
+
+    def compare(n):
+        return (f"two-pass {_speed_phrase(ratio('three_pass_recompute', n))} three-pass recompute "
+                f"and {_speed_phrase(ratio('three_pass_reload', n))} three-pass reload")
+
+    outside = [n for n in sizes if llc and 2 * n * itemsize > llc]
+    if llc is None:
+        out.append("The OS does not report this machine's cache sizes, so this run cannot tell "
+                   "in-cache from out-of-cache rows; at the longest row "
+                   f"(N = {_pow2_label(sizes[-1])}) {compare(sizes[-1])}.")
+    elif outside:
+        n = outside[-1]
+        r_rc, r_rl = ratio("three_pass_recompute", n), ratio("three_pass_reload", n)
+        where = (f"out of cache (N = {_pow2_label(n)}: x and y take {_bytes_str(2 * n * itemsize)}, "
+                 f"more than the {level} cache's {_bytes_str(llc)})")
+        if r_rc is None or r_rl is None:
+            out.append(f"The paper's claim could not be judged {where}: a measurement failed.")
+        else:
+            worst = min(r_rc, r_rl)
+            if worst > 1 + _SAME:
+                claim = "holds on this machine"
+            elif worst >= 1 - _SAME:
+                claim = "is not clearly confirmed on this machine"
+            else:
+                claim = "does not hold on this machine"
+            out.append(f"The paper's claim (two-pass faster than three-pass out of cache) {claim}: "
+                       f"{where} {compare(n)}.")
+    else:
+        n = sizes[-1]
+        out.append(f"This run cannot test the paper's claim (two-pass faster than three-pass out of "
+                   f"cache): its longest row (N = {_pow2_label(n)}, x and y "
+                   f"{_bytes_str(2 * n * itemsize)}) still fits in the {level} cache "
+                   f"({_bytes_str(llc)}); the full mode (quick=False) goes past it. "
+                   f"At that size {compare(n)}.")
+
+    def bound(n):
+        g, r = moved.get(("two_pass", n)), read.get(n)
+        if not g or not r:
+            return None
+        frac = g / r
+        kind = "bandwidth-bound" if frac >= _BANDWIDTH_BOUND else "compute-bound"
+        return kind, (f"at N = {_pow2_label(n)} two-pass moves its bytes at {g:.1f} GB/s, "
+                      f"{100 * frac:.0f} % of the read bandwidth there ({r:.1f} GB/s): {kind}")
+
+    # Rows below ~2^14 elements measure the Python call more than the kernel, so
+    # "in cache" is judged at the longest row that still fits in L2.
+    l2 = result["caches"].get("L2") or result["caches"].get("L1")
+    in_cache = [n for n in sizes if n >= _MIN_JUDGED_N and (not l2 or 2 * n * itemsize <= l2)]
+    judged = ([in_cache[-1]] if in_cache and in_cache[-1] != sizes[-1] else []) + [sizes[-1]]
+    parts = [b for b in map(bound, judged) if b]
+    if parts:
+        text = "; ".join(p[1] for p in parts)
+        kinds = {p[0] for p in parts}
+        if kinds == {"compute-bound"}:
+            why = "the exps, not the memory, set the pace, so saving a pass over memory saves little"
+        elif kinds == {"bandwidth-bound"}:
+            why = "memory sets the pace, so every pass saved is time saved"
+        else:
+            why = "short rows wait for arithmetic, long rows for memory"
+        out.append(f"Bound: {text} ({why}).")
+    scal = [r for r in (result.get("workers") or []) if r.get("algorithm") == "two_pass"
+            and r.get("workers", 1) > 1 and r.get("speedup")]
+    if scal:
+        r = scal[0]
+        cpus = result["machine"].get("usable_cpus") or 1
+        load = result["machine"].get("load_average")
+        busy = (f" (the load average is {load:.1f}: other programs are using these cores, so "
+                f"threads wait for them)" if load is not None and load > 0.75 * cpus else "")
+        out.append(f"workers={r['workers']} on one row of N = {_pow2_label(r['n'])}: two-pass runs "
+                   f"{r['speedup']:.2f}x as fast as one thread on this machine's {cpus} usable "
+                   f"cores{busy}.")
+    return " ".join(out)
+
+
+def _pyplot():
+    import matplotlib.pyplot as plt
+    return plt
+
+
+_STYLE = {"three_pass_reload": (0, "-", "o"), "three_pass_recompute": (1, "-", "s"),
+          "two_pass": (2, "-", "D"), "online": (3, "-", "^"),
+          "numpy": (4, "--", "v"), "scipy": (5, "--", "x")}
+
+
+def _method_style(method):
+    from softviz.panels.style import PALETTE
+    i, ls, marker = _STYLE.get(method, (0, ":", "."))
+    return {"color": PALETTE[i], "linestyle": ls, "marker": marker, "markersize": 4}
+
+
+def plot_sweep(result, fig=None):
+    """Figure of a ``sweep`` result: GB/s vs N with the caches and the read bandwidth.
+
+    Left: GB/s of input (N * itemsize / time) for every method; right: bytes the
+    algorithm moves per second (``memory_traffic``) for the four algorithms.
+    Both show the read bandwidth measured at each N as the ceiling and mark
+    where x and y together fill L1, L2 and L3.  Returns the figure.
+
+    Used in: notebooks/06_two_pass.ipynb
+    """
+    from softviz.panels.style import INK, PALETTE
+    if fig is None:
+        fig = _pyplot().figure(figsize=(11, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True)
+    itemsize = np.dtype(result["dtype"]).itemsize
+    read = [(r["n"], r["gbps"]) for r in result["read"] if r["gbps"]]
+    for ax, key, title in ((axes[0], "gbps", "throughput: GB/s of input"),
+                           (axes[1], "moved_gbps", "bytes moved per second")):
+        for method in result["methods"]:
+            pts = [(r["n"], r[key]) for r in result["rows"] if r["method"] == method and r[key]]
+            if pts:
+                ax.plot(*zip(*pts), label=method.replace("_", " "), **_method_style(method))
+        if read:
+            ax.plot(*zip(*read), color=INK, linewidth=2.4, alpha=0.55,
+                    label="read bandwidth (ceiling)")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(f"{title} ({result['dtype']})")
+        ax.set_xlabel("row length N")
+        ax.set_ylabel("GB/s")
+        ax.grid(True, which="major", alpha=0.3)
+        for i, level in enumerate(("L1", "L2", "L3")):
+            size = result["caches"].get(level)
+            if not size:
+                continue
+            n_fill = size / (2 * itemsize)
+            lo, hi = min(result["sizes"]), max(result["sizes"])
+            if not lo / 2 <= n_fill <= hi * 2:
+                continue
+            ax.axvline(n_fill, color=PALETTE[3], linewidth=1.0, linestyle=":")
+            ax.text(n_fill, 0.02 + 0.07 * i, f" {level} {_bytes_str(size)}",
+                    transform=ax.get_xaxis_transform(), fontsize=8, color=PALETTE[0])
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)
+    fig.suptitle("softmax on this machine, one thread (dotted: x and y together fill that cache)",
+                 fontsize=11)
+    return fig
+
+
+def plot_accuracy(rows, fig=None):
+    """Figure of ``accuracy`` rows: max error in ulps vs the logit spread, per dtype.
+
+    Zero errors are drawn at 0 on a symmetric-log axis.  Returns the figure.
+
+    Used in: notebooks/06_two_pass.ipynb
+    """
+    if fig is None:
+        fig = _pyplot().figure(figsize=(11, 3.8), layout="constrained")
+    dtypes = list(dict.fromkeys(r["dtype"] for r in rows))
+    axes = np.atleast_1d(fig.subplots(1, len(dtypes)))
+    for ax, dtype in zip(axes, dtypes):
+        mine = [r for r in rows if r["dtype"] == dtype and r["max_ulp_error"] is not None]
+        for method in dict.fromkeys(r["method"] for r in mine):
+            pts = sorted((r["scale"], r["max_ulp_error"]) for r in mine if r["method"] == method)
+            ax.plot(*zip(*pts), label=method.replace("_", " "), **_method_style(method))
+        ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(0, 2 * max([r["max_ulp_error"] for r in mine] + [1.0]))
+        ax.set_title(f"{dtype}: error vs mpmath")
+        ax.set_xlabel("logit spread s (x = s * N(0, 1))")
+        ax.set_ylabel("max error (ulps)")
+        ax.grid(True, alpha=0.3)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)
+    return fig
 
 
 # --------------------------------------------------------------------------

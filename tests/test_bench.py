@@ -228,6 +228,7 @@ def test_text_output_shows_code_path_and_tables():
     assert "Panels: median set() over 30 moves" in out
     assert "SoftmaxBarsPanel" in out and "<= 30 ms" in out and "<= 150 ms" in out
     assert "panel SoftmaxBarsPanel: median set() compute + artist update <= 30 ms" in out
+    assert "Soft-NMS (softviz.nms.soft_nms, numpy)" in out and "soft_nms gaussian: time grows" in out
     assert "Targets" in out and "accuracy not run" in out
     assert "[float64]" not in out
     assert "2^10" in out and "] " in err  # progress lines on stderr, not stdout
@@ -370,3 +371,25 @@ def test_panel_targets_judged_even_without_native_core():
         "panel Broken: median set() incl. full Agg redraw <= 150 ms": "FAIL",
     }
     assert got["panel Broken: median set() incl. full Agg redraw <= 150 ms"]["note"] == "ValueError: x"
+
+
+def test_nms_benchmark_times_every_method_and_reports_growth():
+    from softviz import nms
+
+    got = bench.nms_benchmark(sizes=(40, 80), repeats=1)
+    assert got["sizes"] == [40, 80]
+    assert [(r["method"], r["n"]) for r in got["results"]] == [
+        (m, n) for m in nms.METHODS for n in (40, 80)]
+    for r in got["results"]:
+        assert r["seconds"] > 0 and 0 < r["kept"] <= r["n"]
+    times = {(r["method"], r["n"]): r["seconds"] for r in got["results"]}
+    for m in nms.METHODS:
+        assert got["exponent"][m] == pytest.approx(math.log2(times[m, 80] / times[m, 40]))
+
+
+def test_nms_targets_judged_on_the_exponent_even_without_native_core():
+    fake = _fake_result(native=False)
+    fake["nms"] = {"exponent": {"hard": 1.1, "gaussian": 2.9}}
+    got = {t["name"]: t["status"] for t in bench.evaluate_targets(fake) if t["kind"] == "nms"}
+    assert got == {"soft_nms hard: time grows at most ~N^2 (exponent <= 2.3)": "PASS",
+                   "soft_nms gaussian: time grows at most ~N^2 (exponent <= 2.3)": "FAIL"}

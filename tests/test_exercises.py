@@ -256,6 +256,19 @@ def test_result_does_not_echo_in_a_notebook():
     assert hasattr(result, "_ipython_display_") and result._ipython_display_() is None
 
 
-def test_public_names():
-    assert set(ex.__all__) == {"CheckResult", "check_softmax", "check_stable_softmax",
-                               "check_stable_log_softmax"}
+def test_public_names_resolve_and_every_check_is_listed():
+    import importlib
+    import pkgutil
+
+    for name in ex.__all__:
+        assert getattr(ex, name) is not None, name
+    for info in pkgutil.iter_modules(ex.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"softviz.exercises.{info.name}")
+        checks = {n for n in module.__all__ if n.startswith("check_")}
+        assert checks, f"softviz.exercises.{info.name} exports no check"
+        missing = checks - set(ex.__all__)
+        assert not missing, f"not re-exported by softviz.exercises: {sorted(missing)}"
+        for name in checks:
+            assert getattr(ex, name) is getattr(module, name)

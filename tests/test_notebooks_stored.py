@@ -93,10 +93,27 @@ def stored_notebook_problems(nb: dict) -> list[str]:
 # The real notebooks
 # --------------------------------------------------------------------------
 
+LESSONS = ("00_start_here", "01_overflow", "02_temperature", "03_gumbel", "04_soft_nms",
+           "05_kde_regimes", "06_two_pass")
+
+
 def test_there_are_notebooks():
     names = {p.relative_to(ROOT).as_posix() for p in NOTEBOOKS}
-    assert "notebooks/00_start_here.ipynb" in names
-    assert any(n.startswith("notebooks/solutions/") for n in names)
+    for lesson in LESSONS:
+        assert f"notebooks/{lesson}.ipynb" in names
+        assert f"notebooks/solutions/{lesson}_solutions.ipynb" in names
+
+
+_LOCAL_LINK = re.compile(r"\]\(([^)#\s]+\.ipynb)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix())
+def test_links_between_notebooks_resolve(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    targets = {m for cell in nb["cells"] if cell["cell_type"] == "markdown"
+               for m in _LOCAL_LINK.findall(_text(cell["source"]))}
+    missing = sorted(t for t in targets if not (path.parent / t).is_file())
+    assert not missing, f"{path.name} links to notebooks that do not exist: {missing}"
 
 
 def assert_stored_cleanly(path: Path):

@@ -27,9 +27,15 @@ from ._check import CheckResult
 
 # Public name -> module of this package that defines it, imported on first use.
 _LAZY = {
-    "check_softmax": "softmax",
-    "check_stable_softmax": "softmax",
-    "check_stable_log_softmax": "softmax",
+    "check_softmax": "softmax",                          # notebooks/00_start_here.ipynb
+    "check_stable_softmax": "softmax",                   # notebooks/01_overflow.ipynb
+    "check_stable_log_softmax": "softmax",               # notebooks/01_overflow.ipynb
+    "check_entropy": "temperature",                      # notebooks/02_temperature.ipynb
+    "check_temperature_for_entropy": "temperature",      # notebooks/02_temperature.ipynb
+    "check_gumbel_max": "gumbel",                        # notebooks/03_gumbel.ipynb
+    "check_gaussian_step": "nms",                        # notebooks/04_soft_nms.ipynb
+    "check_log_density": "kde",                          # notebooks/05_kde_regimes.ipynb
+    "check_online_merge": "kernels",                     # notebooks/06_two_pass.ipynb
 }
 
 __all__ = ["CheckResult", *_LAZY]

@@ -23,6 +23,12 @@ from .style import PALETTE, lecture_mode
 _LAZY = {
     "Panel": "base",
     "SoftmaxBarsPanel": "softmax_bars",    # notebooks/00_start_here.ipynb
+    "OverflowPanel": "overflow",           # notebooks/01_overflow.ipynb
+    "TemperaturePanel": "temperature",     # notebooks/02_temperature.ipynb
+    "GumbelPanel": "gumbel",               # notebooks/03_gumbel.ipynb
+    "SoftNMSPanel": "soft_nms",            # notebooks/04_soft_nms.ipynb
+    "KDEPanel": "kde",                     # notebooks/05_kde_regimes.ipynb
+    "StepThroughPanel": "step_through",    # notebooks/06_two_pass.ipynb
 }
 
 __all__ = [*_LAZY, "PALETTE", "lecture_mode", "registry"]

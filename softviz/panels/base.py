@@ -178,9 +178,18 @@ class Panel:
         self._view = self._new_view()
         for name, control in self.controls.items():
             control.observe(self._observer(name), names="value")
+        rows = self._layout()
         self.widget = widgets.VBox(
-            [*self._layout(), self.error_area] + ([self._view] if self._view is not None else []),
+            [*rows, self.error_area] + ([self._view] if self._view is not None else []),
             layout=widgets.Layout(width="100%"))
+        # CSS hooks: tests/browser finds each panel's parts in JupyterLab's DOM by them.
+        self.widget.add_class("softviz-panel")
+        self.error_area.add_class("softviz-error")
+        for row in rows:
+            if hasattr(row, "add_class"):
+                row.add_class("softviz-controls")
+        if self._view is not None:
+            self._view.add_class("softviz-figure")
         _LIVE.add(self)
         self._apply(set(self.controls))
 

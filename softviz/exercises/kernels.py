@@ -1,0 +1,220 @@
+"""Self-check for lesson 06's "Your turn": the online softmax merge of two (max, sum) states.
+
+A chunk of logits is summarised by its state (m, s): m = max of the chunk and
+s = sum of exp(x - m) over it; an empty chunk (or one of -inf logits only) has
+the state (-inf, 0).  Milakov & Gimelshein, "Online normalizer calculation for
+softmax" (2018, arXiv:1805.02867) merge two states as
+
+    m = max(m_a, m_b),   s = s_a exp(m_a - m) + s_b exp(m_b - m),
+
+and because this merge is associative a row can be cut anywhere, its pieces
+summarised in any order or on any thread, and the states merged -- the idea
+behind softviz's ``workers=`` and FlashAttention's tiles.
+
+The check cuts rows at random places (empty chunks and all -inf chunks
+included), summarises every chunk itself, merges the states with the student's
+function in a left fold and in a random tree, and compares with the state of
+the whole row.
+
+Used in: notebooks/06_two_pass.ipynb
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._check import _FAIL, _OK, _TODO, CheckResult, _name, _not_callable, guarded
+
+__all__ = ["check_online_merge"]
+
+_CHECK = "check_online_merge"
+_EMPTY = (-math.inf, 0.0)
+# The merged sum is a handful of float64 operations away from the exact one.
+_RTOL = 1e-12
+
+
+def _state(chunk):
+    """(max, sum of exp(x - max)) of one chunk in float64; (-inf, 0) if it has no finite max."""
+    chunk = np.asarray(chunk, dtype=np.float64)
+    if chunk.size == 0 or not np.isfinite(chunk.max()):
+        return _EMPTY
+    m = float(chunk.max())
+    return m, math.fsum(np.exp(chunk - m).tolist())
+
+
+class _NotDone(Exception):
+    pass
+
+
+def _call(fn, a, b):
+    got = fn(a, b)
+    if got is None:
+        raise _NotDone
+    try:
+        m, s = got
+        return float(m), float(s)
+    except (TypeError, ValueError):
+        raise TypeError(f"expected a pair (m, s), got {got!r:.80}") from None
+
+
+def _fold_left(fn, states):
+    acc = states[0]
+    for st in states[1:]:
+        acc = _call(fn, acc, st)
+    return acc
+
+
+def _fold_tree(fn, states, rng):
+    states = list(states)
+    while len(states) > 1:
+        i = int(rng.integers(len(states) - 1))
+        states[i:i + 2] = [_call(fn, states[i], states[i + 1])]
+    return states[0]
+
+
+def _close(got, want):
+    gm, gs = got
+    wm, ws = want
+    if wm == -math.inf:
+        return gm == -math.inf and gs == 0.0
+    return gm == wm and math.isfinite(gs) and abs(gs - ws) <= _RTOL * ws
+
+
+def _split(x, cuts):
+    edges = [0, *sorted(cuts), len(x)]
+    return [x[a:b] for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _cases(rng):
+    """(name, row, chunks) triples: hand-made first, then random cuts."""
+    x4 = np.array([1.0, 2.0, 3.0, 4.0])
+    yield "[1, 2] + [3, 4]", x4, _split(x4, [2])
+    yield "[3, 4] + [1, 2] (the larger max comes first)", x4, [x4[2:], x4[:2]]
+    yield "an empty chunk first: (-inf, 0) merged with [1, 2, 3]", x4[:3], [x4[:0], x4[:3]]
+    yield "two empty chunks: (-inf, 0) merged with (-inf, 0)", x4[:0], [x4[:0], x4[:0]]
+    masked = np.array([-np.inf, -np.inf, 0.5, -np.inf, 2.0])
+    yield "a chunk of -inf logits only (a masked block)", masked, _split(masked, [2])
+    big = np.array([1000.0, 999.0, 1001.5, 998.0])
+    yield "logits around 1000 (exp(1000) overflows)", big, _split(big, [1, 3])
+    far = np.array([-800.0, -790.0, 5.0, 3.0])
+    yield "chunks whose maxima are 800 apart", far, _split(far, [2])
+    for k in range(40):
+        n = int(rng.integers(1, 40))
+        x = 10.0 * rng.standard_normal(n)
+        if k % 4 == 0:
+            x[rng.random(n) < 0.3] = -np.inf
+        cuts = rng.integers(0, n + 1, size=int(rng.integers(1, 6))).tolist()  # repeats: empty chunks
+        yield f"random row #{k + 1} of {n} logits cut into {len(cuts) + 1} chunks", x, _split(x, cuts)
+
+
+def _hint(a, b, got):
+    """A nudge for the likely mistake, found by trying one merge of plain states."""
+    (ma, sa), (mb, sb) = a, b
+    gm, gs = got
+    if math.isnan(gs) or math.isnan(gm):
+        if ma == -math.inf or mb == -math.inf:
+            return ("NaN from an empty state (-inf, 0): exp(m_a - m) with m_a = m = -inf is "
+                    "exp(-inf - (-inf)) = exp(NaN). When one state is (-inf, 0), return the other one.")
+        return "NaN in the result: look for inf - inf or 0 * inf in your steps."
+    m = max(ma, mb)
+    if gm != m:
+        return "the merged max must be max(m_a, m_b)."
+    if math.isinf(gs):
+        return ("the sum overflowed: rescale with exp(m_a - m) and exp(m_b - m), which are <= 1, "
+                "never with exp(m_a) or exp(m_b) alone.")
+    if math.isclose(gs, sa + sb, rel_tol=1e-12) and ma != mb:
+        return ("s_a and s_b are sums of exp(x - m_a) and exp(x - m_b): relative to different maxima. "
+                "Rescale each to the new max before adding: s_a exp(m_a - m) + s_b exp(m_b - m).")
+    with np.errstate(all="ignore"):
+        flipped = sa * math.exp(min(m - ma, 700)) + sb * math.exp(min(m - mb, 700))
+    if math.isclose(gs, flipped, rel_tol=1e-9):
+        return "the rescaling factors are upside down: use exp(m_a - m) (<= 1), not exp(m - m_a)."
+    return "the merged sum is s_a exp(m_a - m) + s_b exp(m_b - m) with m = max(m_a, m_b)."
+
+
+def _verdict(fn):
+    missing = _not_callable(_CHECK, fn)
+    if missing is not None:
+        return missing
+    name = _name(fn)
+    rng = np.random.default_rng(20200109)
+    count = 0
+    for case, x, chunks in _cases(rng):
+        count += 1
+        states = [_state(c) for c in chunks]
+        want = _state(x)
+        try:
+            left = _fold_left(fn, states)
+            tree = _fold_tree(fn, states, rng)
+        except _NotDone:
+            return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+                                     f"Write your code in place of `return None`, then run this cell again.")
+        except NotImplementedError:
+            return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError.")
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [""])[0][:160]
+            hint = ("exp overflowed: rescale with exp(m_a - m) and exp(m_b - m), which are <= 1, "
+                    "never with exp(m_a) or exp(m_b) alone." if isinstance(exc, OverflowError) else
+                    "the check calls it as merge((m_a, s_a), (m_b, s_b)) with floats, and "
+                    "m = -inf for an empty chunk.")
+            return CheckResult(False, f'{_FAIL} {name} fails case "{case}": it raised '
+                                      f"{type(exc).__name__}" + (f": {first}" if first else "")
+                               + f".\n  Hint: {hint}", case)
+        for order, got in (("left to right", left), ("in a random tree order", tree)):
+            if not _close(got, want):
+                # find the first single merge that goes wrong, to explain it
+                a, b, one = states[0], None, None
+                for st in states[1:]:
+                    one = _call(fn, a, st)
+                    b = st
+                    ref = _merge_reference(a, st)
+                    if not _close(one, ref):
+                        break
+                    a = one
+                hint = _hint(a, b, one) if b is not None else "merge the states in order."
+                return CheckResult(False, "\n".join([
+                    f'{_FAIL} {name} fails case "{case}", merging {len(states)} chunk states {order}:',
+                    f"    chunk states = {_fmt_states(states)}",
+                    f"    expected     = {_fmt_state(want)}",
+                    f"    got          = {_fmt_state(got)}",
+                    f"  Hint: {hint}"]), case)
+    return CheckResult(True, f"{_OK} {name} merges correctly in all {count} cases: any cut of the row, "
+                             "empty and -inf chunks, logits around 1000, any merge order.")
+
+
+def _merge_reference(a, b):
+    (ma, sa), (mb, sb) = a, b
+    if ma == -math.inf:
+        return b
+    if mb == -math.inf:
+        return a
+    m = max(ma, mb)
+    return m, sa * math.exp(ma - m) + sb * math.exp(mb - m)
+
+
+def _fmt_state(st):
+    m, s = st
+    return f"(m={m:.6g}, s={s:.6g})"
+
+
+def _fmt_states(states):
+    shown = [_fmt_state(s) for s in states]
+    if len(shown) > 4:
+        shown = shown[:2] + ["..."] + shown[-1:]
+    return "[" + ", ".join(shown) + "]"
+
+
+def check_online_merge(fn) -> CheckResult:
+    """Check ``fn((m_a, s_a), (m_b, s_b)) -> (m, s)``, the online softmax merge.
+
+    Rows are cut into chunks at random places (empty chunks, all -inf chunks,
+    logits around 1000 included); every chunk's state is (max, sum of
+    exp(x - max)), (-inf, 0) when it has no finite element.  The states are
+    merged with ``fn`` left to right and in a random tree order; both must give
+    the whole row's max exactly and its sum to 1e-12.  Prints a verdict and
+    returns a :class:`CheckResult`; never raises.
+
+    Used in: notebooks/06_two_pass.ipynb.
+    """
+    return guarded(_CHECK, lambda: _verdict(fn))

@@ -1,0 +1,245 @@
+"""Self-check for lesson 04: one round of Gaussian Soft-NMS, written by the student.
+
+The student's function does what happens after the box M has been picked::
+
+    new_scores, keep = gaussian_step(boxes, scores, m, sigma, score_threshold)
+
+``boxes`` (n, 4) and ``scores`` (n,) are the boxes still in play and their
+current scores, ``m`` the position of M among them. ``new_scores[i]`` is
+``scores[i] * exp(-IoU(M, b_i)**2 / sigma)`` for every box except M, whose
+score is left as it is; ``keep[i]`` is True for the boxes that stay in play
+for the next round: not M, and a new score not below ``score_threshold``.
+
+The check drives the whole greedy loop of Soft-NMS with the student's step on
+hidden seeded scenes (``softviz.nms.make_scene``) and compares every round with
+``softviz.nms.soft_nms_trace`` and the end result with ``softviz.nms.soft_nms``
+(N. Bodla et al., "Soft-NMS -- Improving Object Detection With One Line of
+Code", 2017, arXiv:1704.04503).
+
+Used in: notebooks/04_soft_nms.ipynb
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import nms
+from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, _not_callable, guarded
+
+__all__ = ["check_gaussian_step"]
+
+_CHECK = "check_gaussian_step"
+_RTOL, _ATOL = 1e-9, 1e-12
+
+
+class _Case(NamedTuple):
+    name: str
+    boxes: np.ndarray
+    scores: np.ndarray
+    sigma: float
+    score_threshold: float
+
+
+def _scene_case(seed, sigma, crowd):
+    scene = nms.make_scene(seed, n_objects=5, crowd=crowd, detections_per_object=4,
+                           false_positives=2)
+    return _Case(f"hidden scene {seed} (crowd {crowd}, sigma {sigma})",
+                 scene.boxes, scene.scores, sigma, 0.001)
+
+
+def _cases():
+    # sigma = 0.5 hides one mistake (2 sigma**2 == sigma there), so most cases use another.
+    return (
+        _Case("DESIGN.md worked example (4 boxes, sigma 0.5)",
+              np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [5, 0, 15, 10]], float),
+              np.array([0.9, 0.8, 0.7, 0.6]), 0.5, 0.001),
+        _scene_case(11, 0.3, 0.8),
+        _scene_case(22, 1.0, 0.5),
+        _scene_case(33, 0.15, 1.0),
+        # A box with IoU 0 keeps its score exactly, which equals the threshold:
+        # it must stay. The last box falls below the threshold and must go.
+        _Case("a box exactly at the score threshold (sigma 0.5)",
+              np.array([[0, 0, 10, 10], [50, 50, 60, 60], [1, 0, 11, 10]], float),
+              np.array([0.9, 0.001, 0.0015]), 0.5, 0.001),
+    )
+
+
+def _reference_step(boxes, scores, m, sigma, score_threshold):
+    iou = nms.box_iou(boxes[m:m + 1], boxes)[0]
+    new = scores * np.exp(-iou**2 / sigma)
+    new[m] = scores[m]
+    keep = new >= score_threshold
+    keep[m] = False
+    return new, keep, iou
+
+
+def _diagnose_scores(case, boxes, scores, m, got, want, iou, checked):
+    """A hint for wrong ``new_scores``: try the typical mistakes on the same inputs."""
+    s, sig = scores, case.sigma
+    guesses = []
+    with np.errstate(all="ignore"):
+        m_decayed = want.copy()
+        m_decayed[m] = s[m] * np.exp(-1.0 / sig)
+        guesses.append((m_decayed, "M's own score was decayed too. IoU(M, M) = 1, so every "
+                        "box including M gets exp(-1/sigma); leave new_scores[m] = scores[m] "
+                        "(M is selected with the score it has)."))
+        squared_not = s * np.exp(-iou / sig)
+        squared_not[m] = s[m]
+        guesses.append((squared_not, "the IoU is not squared: the Gaussian decay is "
+                        "exp(-IoU**2 / sigma), with IoU**2."))
+        two_sigma_sq = s * np.exp(-iou**2 / (2 * sig**2))
+        two_sigma_sq[m] = s[m]
+        guesses.append((two_sigma_sq, "this divides by 2 sigma**2 as in a normal density; "
+                        "Soft-NMS uses exp(-IoU**2 / sigma), sigma itself (the two agree only "
+                        "at sigma = 0.5, the paper's default)."))
+        two_sigma = s * np.exp(-iou**2 / (2 * sig))
+        two_sigma[m] = s[m]
+        guesses.append((two_sigma, "this divides by 2 sigma; Soft-NMS uses exp(-IoU**2 / sigma)."))
+        above_nt = np.where(iou > 0.3, s * np.exp(-iou**2 / sig), s)
+        above_nt[m] = s[m]
+        guesses.append((above_nt, "only boxes with IoU above a threshold were decayed. The "
+                        "Gaussian decay has no Nt: every box is multiplied by exp(-IoU**2 / "
+                        "sigma), which is close to 1 for small IoU anyway."))
+        linear = np.where(iou > 0.3, s * (1 - iou), s)
+        linear[m] = s[m]
+        guesses.append((linear, "this is the linear decay s * (1 - IoU); the Gaussian one is "
+                        "s * exp(-IoU**2 / sigma)."))
+    for guess, hint in guesses:
+        if np.allclose(got[checked], guess[checked], rtol=1e-6, atol=1e-12):
+            return hint
+    err = np.abs(got[checked] - want[checked])
+    return (f"new_scores differ from scores * exp(-IoU**2 / sigma) by up to {err.max():.3g}. "
+            f"Compute the IoU of M with every box (softviz.nms.box_iou(boxes[m:m+1], boxes)[0]).")
+
+
+def _diagnose_keep(got_keep, want_keep, new, m, thr):
+    if got_keep[m]:
+        return ("keep[m] is True: M leaves the pool once it is selected (it is already in "
+                "the result), so keep[m] must be False.")
+    wrong = got_keep != want_keep
+    if (wrong & (new == thr)).any():
+        return (f"a box whose new score equals score_threshold = {thr:g} exactly was dropped. "
+                f"A box is discarded only when its score is BELOW the threshold: keep it when "
+                f"new_score >= score_threshold (> instead of >= is the usual slip).")
+    if got_keep.all() or (got_keep == ~np.eye(len(got_keep), dtype=bool)[m]).all():
+        return (f"nothing was discarded: a box whose new score is below score_threshold "
+                f"({thr:g}) leaves the pool (keep False).")
+    return ("keep should be True exactly for the boxes other than M whose new score is not "
+            "below score_threshold.")
+
+
+def _as_step_output(out, n):
+    """(new_scores, keep) from what the student returned, or a hint string."""
+    if not isinstance(out, tuple) or len(out) != 2:
+        return ("return two things, `return new_scores, keep`: the decayed scores and a boolean "
+                "mask of the boxes that stay in play.")
+    new, keep = out
+    if new is None or keep is None:
+        return None  # handled as "not done yet" by the caller
+    try:
+        new = np.asarray(new, dtype=np.float64)
+        keep = np.asarray(keep)
+    except (TypeError, ValueError) as exc:
+        return f"the result could not be read as arrays ({type(exc).__name__}: {str(exc)[:100]})."
+    if new.shape != (n,):
+        return f"new_scores must have shape ({n},), one score per box in play; got {new.shape}."
+    if keep.shape != (n,) or keep.dtype != bool:
+        return (f"keep must be a boolean array of shape ({n},) (e.g. new_scores >= "
+                f"score_threshold); got dtype {keep.dtype}, shape {keep.shape}.")
+    return new, keep
+
+
+def _run_case(fn, name, case):
+    """Drive the greedy loop with ``fn``; return None (all good), or a CheckResult/hint."""
+    want_keep, want_scores = nms.soft_nms(case.boxes, case.scores, method="gaussian",
+                                          sigma=case.sigma, score_threshold=case.score_threshold)
+    idx = np.flatnonzero(case.scores >= case.score_threshold)
+    cur = case.scores[idx].copy()
+    keep_out, scores_out = [], []
+    for rnd in range(len(case.scores) + 1):
+        if not idx.size:
+            break
+        m = int(np.argmax(cur))
+        boxes_in, scores_in = case.boxes[idx].copy(), cur.copy()
+        new_ref, keep_ref, iou = _reference_step(case.boxes[idx], cur, m, case.sigma,
+                                                 case.score_threshold)
+        try:
+            with np.errstate(all="ignore"):
+                out = fn(boxes_in, scores_in, m, case.sigma, case.score_threshold)
+        except NotImplementedError:
+            return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+                                     f"Replace the stub with your code, then run this cell again.")
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            return _fail(name, case, rnd, m, f"{name} raised {type(exc).__name__}"
+                         + (f": {first}" if first else "")
+                         + ". It is called as fn(boxes, scores, m, sigma, score_threshold) "
+                           "with numpy arrays boxes (n, 4) and scores (n,).")
+        if out is None or (isinstance(out, tuple) and len(out) == 2 and
+                           (out[0] is None or out[1] is None)):
+            return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+                                     f"Compute new_scores and keep, return both, then run this "
+                                     f"cell again.")
+        parsed = _as_step_output(out, len(idx))
+        if isinstance(parsed, str):
+            return _fail(name, case, rnd, m, parsed)
+        new, keep = parsed
+        # Scores of the boxes that leave the pool are not compared: zeroing them is fine.
+        checked = keep_ref.copy()
+        checked[m] = True
+        if not np.allclose(new[checked], new_ref[checked], rtol=_RTOL, atol=_ATOL):
+            hint = _diagnose_scores(case, case.boxes[idx], cur, m, new, new_ref, iou, checked)
+            return _fail(name, case, rnd, m, hint, new_ref, new)
+        if not np.array_equal(keep, keep_ref):
+            hint = _diagnose_keep(keep, keep_ref, new_ref, m, case.score_threshold)
+            return _fail(name, case, rnd, m, hint, keep_ref.astype(int), keep.astype(int), "keep")
+        keep_out.append(int(idx[m]))
+        scores_out.append(float(cur[m]))
+        idx, cur = idx[keep], new[keep]
+    if keep_out != want_keep.tolist() or not np.allclose(scores_out, want_scores, rtol=_RTOL):
+        return _fail(name, case, None, None, f"the rounds looked right but the end result differs "
+                     f"from soft_nms: keep {keep_out} vs {want_keep.tolist()}.")
+    return None
+
+
+def _fail(name, case, rnd, m, hint, want=None, got=None, what="new_scores"):
+    where = f" in round {rnd + 1} (M at position {m})" if rnd is not None else ""
+    lines = [f'{_FAIL} {name} fails case "{case.name}"{where}:']
+    if want is not None:
+        lines.append(f"    expected {what} = {_fmt(want)}")
+        lines.append(f"    got      {what} = {_fmt(got)}")
+    lines.append(f"  Hint: {hint}")
+    return CheckResult(False, "\n".join(lines), case.name)
+
+
+def _verdict(fn):
+    missing = _not_callable(_CHECK, fn)
+    if missing is not None:
+        return missing
+    name = _name(fn)
+    cases = _cases()
+    for case in cases:
+        result = _run_case(fn, name, case)
+        if result is not None:
+            return result
+    return CheckResult(True, f"{_OK} {name} passes all {len(cases)} cases (the worked example, "
+                             f"3 hidden crowded scenes with sigma 0.3, 1.0 and 0.15, a box exactly "
+                             f"at the threshold): every round and the final keep and scores equal "
+                             f"soft_nms.")
+
+
+def check_gaussian_step(fn) -> CheckResult:
+    """Check one round of Gaussian Soft-NMS: ``fn(boxes, scores, m, sigma, score_threshold)``.
+
+    ``fn`` returns ``(new_scores, keep)`` (see the module docstring). The check
+    runs the greedy loop with ``fn`` on the DESIGN.md worked example, three
+    hidden seeded scenes and a box exactly at the score threshold, compares
+    each round with the reference and the result with ``softviz.nms.soft_nms``.
+    Hints name the typical mistakes: IoU not squared, dividing by 2 sigma**2,
+    decaying M itself, > instead of >= at the threshold. Prints a verdict and
+    returns a :class:`CheckResult`; never raises.
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    return guarded(_CHECK, lambda: _verdict(fn))

@@ -1,0 +1,614 @@
+"""Non-maximum suppression and Soft-NMS, with the evaluation the paper uses.
+
+Object detectors emit many overlapping boxes per object. Greedy
+non-maximum suppression (NMS) keeps the highest-scoring box M and deletes
+every box whose IoU with M exceeds a threshold Nt, then repeats on what is
+left. Soft-NMS keeps the same greedy loop but, instead of deleting, multiplies
+the score of every remaining box by a decay f(IoU(M, b)):
+
+* hard (NMS):  f = 0 if IoU > Nt else 1
+* linear:      f = 1 - IoU if IoU > Nt else 1
+* gaussian:    f = exp(-IoU**2 / sigma)          (every box, no Nt)
+
+A box whose score falls below ``score_threshold`` is discarded. Built on
+N. Bodla, B. Singh, R. Chellappa, L. S. Davis, "Soft-NMS -- Improving Object
+Detection With One Line of Code", ICCV 2017, arXiv:1704.04503.
+
+Conventions (see notebooks/04_soft_nms.ipynb, "A note on conventions"):
+boxes are ``(x1, y1, x2, y2)`` in continuous coordinates, area
+``(x2 - x1) * (y2 - y1)``, as in ``torchvision.ops`` (the paper's code adds 1
+pixel to widths and heights); inputs are never modified and ``keep`` holds
+original indices (the paper's code reorders the caller's array in place and
+returns positions in it); equal scores are taken lowest index first.
+
+What is here:
+
+* ``box_area``, ``box_iou``; ``nms`` (``torchvision.ops.nms`` semantics);
+  ``soft_nms`` and ``soft_nms_trace`` (the greedy rounds, one record each);
+  ``decay_weight`` (the three decay functions of IoU);
+* ``match_detections``, ``precision_recall``, ``average_precision`` (VOC-style
+  all-point interpolated AP at one IoU, or the COCO-style mean over several);
+* ``make_scene`` (a seeded synthetic scene with a crowd-density knob),
+  ``evaluate_methods`` (AP of each method over many seeded scenes) and
+  ``random_boxes`` (plain random boxes for benchmarks).
+
+Used in: notebooks/04_soft_nms.ipynb (and SoftNMSPanel, softviz/panels/soft_nms.py).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "METHODS",
+    "COCO_IOU_THRESHOLDS",
+    "box_area",
+    "box_iou",
+    "decay_weight",
+    "nms",
+    "soft_nms",
+    "soft_nms_trace",
+    "SoftNMSRound",
+    "match_detections",
+    "precision_recall",
+    "PRCurve",
+    "average_precision",
+    "Scene",
+    "make_scene",
+    "evaluate_methods",
+    "random_boxes",
+]
+
+#: The decay functions ``soft_nms`` knows, in the order the lesson shows them.
+METHODS = ("hard", "linear", "gaussian")
+#: IoU thresholds 0.50, 0.55, ..., 0.95 of the COCO-style mean AP.
+COCO_IOU_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
+
+
+# --------------------------------------------------------------------------
+# Input checks
+# --------------------------------------------------------------------------
+
+def _as_boxes(boxes, name="boxes"):
+    try:
+        b = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers of shape (N, 4), got {boxes!r:.80}") from None
+    if b.size == 0 and b.ndim <= 2:
+        return b.reshape(0, 4)
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise ValueError(f"{name} must have shape (N, 4) as (x1, y1, x2, y2) rows, got shape {b.shape}")
+    if not np.isfinite(b).all():
+        raise ValueError(f"{name} must be finite; row {int(np.flatnonzero(~np.isfinite(b).all(1))[0])} is not")
+    bad = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}[{i}] = {b[i].tolist()} has x2 < x1 or y2 < y1; "
+                         f"boxes are (x1, y1, x2, y2) with x1 <= x2 and y1 <= y2")
+    return b
+
+
+def _as_scores(scores, n, name="scores"):
+    try:
+        s = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {scores!r:.80}") from None
+    if s.size == 0 and n == 0:
+        return s.reshape(0)
+    if s.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), one score per box, got shape {s.shape}")
+    if np.isnan(s).any():
+        raise ValueError(f"{name} must not contain NaN (index {int(np.flatnonzero(np.isnan(s))[0])})")
+    return s
+
+
+def _real(name, value, lo=-math.inf, hi=math.inf, *, lo_open=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    x = float(value)
+    if math.isnan(x) or x < lo or x > hi or (lo_open and x == lo):
+        left = "(" if lo_open else "["
+        raise ValueError(f"{name} must be in {left}{lo:g}, {hi:g}], got {value!r}")
+    return x
+
+
+def _method(method):
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return method
+
+
+# --------------------------------------------------------------------------
+# Boxes
+# --------------------------------------------------------------------------
+
+def box_area(boxes):
+    """Areas ``(x2 - x1) * (y2 - y1)`` of boxes ``(N, 4)`` in continuous coordinates.
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    b = _as_boxes(boxes)
+    return (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+
+
+def _iou_one_to_many(box, area, others, other_areas):
+    """IoU of one box with each row of ``others``: the inner step of every greedy round."""
+    w = np.minimum(others[:, 2], box[2]) - np.maximum(others[:, 0], box[0])
+    h = np.minimum(others[:, 3], box[3]) - np.maximum(others[:, 1], box[1])
+    inter = np.maximum(w, 0.0) * np.maximum(h, 0.0)
+    union = other_areas + area - inter
+    # Both boxes of zero area: 0/0. DESIGN.md: a zero-area box has IoU 0 with
+    # everything (torchvision would give NaN here).
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def box_iou(boxes1, boxes2):
+    """Intersection over union of every pair: an ``(N, M)`` float64 array.
+
+    Boxes are ``(x1, y1, x2, y2)`` rows in continuous coordinates (no +1 pixel),
+    as in ``torchvision.ops.box_iou``. A box of zero area has IoU 0 with every
+    box, itself included. Boxes with x2 < x1 or y2 < y1 raise ``ValueError``.
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    a = _as_boxes(boxes1, "boxes1")
+    b = _as_boxes(boxes2, "boxes2")
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.maximum(w, 0.0) * np.maximum(h, 0.0)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def decay_weight(iou, method="gaussian", *, sigma=0.5, iou_threshold=0.3):
+    """The factor a box's score is multiplied by, as a function of its IoU with M.
+
+    ``hard``: 0 where IoU > iou_threshold, else 1 (greedy NMS);
+    ``linear``: 1 - IoU where IoU > iou_threshold, else 1;
+    ``gaussian``: exp(-IoU**2 / sigma) everywhere (iou_threshold is not used).
+    The comparison with the threshold is strict, as in the paper's code
+    (the paper's equations write >=; the two differ only at IoU == Nt exactly).
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    _method(method)
+    sigma = _real("sigma", sigma, 0.0, lo_open=True)
+    nt = _real("iou_threshold", iou_threshold, 0.0, 1.0)
+    u = np.asarray(iou, dtype=np.float64)
+    return _weight(u, method, sigma, nt)
+
+
+def _weight(iou, method, sigma, nt):
+    if method == "gaussian":
+        return np.exp(-(iou * iou) / sigma)
+    over = iou > nt
+    if method == "linear":
+        return np.where(over, 1.0 - iou, 1.0)
+    return np.where(over, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------
+# NMS and Soft-NMS
+# --------------------------------------------------------------------------
+
+def _stable_order(scores):
+    # Highest score first; equal scores keep index order (stable sort of -s).
+    return np.argsort(-scores, kind="stable")
+
+
+def nms(boxes, scores, iou_threshold):
+    """Greedy non-maximum suppression with ``torchvision.ops.nms`` semantics.
+
+    Returns the int64 indices of the kept boxes, highest score first. Going
+    down the boxes by score, each box not yet suppressed is kept and
+    suppresses every later box whose IoU with it is > ``iou_threshold``
+    (strictly). Equal scores: lower index first. Empty input gives an empty
+    result.
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    b = _as_boxes(boxes)
+    s = _as_scores(scores, len(b))
+    nt = _real("iou_threshold", iou_threshold, 0.0, 1.0)
+    order = _stable_order(s)
+    sb = b[order]
+    areas = (sb[:, 2] - sb[:, 0]) * (sb[:, 3] - sb[:, 1])
+    alive = np.ones(len(order), dtype=bool)
+    keep = []
+    # One IoU row per KEPT box against the boxes after it: O(N * kept) numpy work.
+    for i in range(len(order)):
+        if not alive[i]:
+            continue
+        keep.append(order[i])
+        rest = i + 1 + np.flatnonzero(alive[i + 1:])
+        if rest.size:
+            iou = _iou_one_to_many(sb[i], areas[i], sb[rest], areas[rest])
+            alive[rest[iou > nt]] = False
+    return np.asarray(keep, dtype=np.int64)
+
+
+class SoftNMSRound(NamedTuple):
+    """One greedy round of ``soft_nms_trace``; every index is an ORIGINAL box index.
+
+    ``selected``: the box M picked this round, ``score``: its score then;
+    ``others``: the boxes still in play besides M (ascending index), with
+    ``iou`` their IoU with M, ``weight`` the decay factor, ``before`` and
+    ``after`` their scores; ``discarded``: those of ``others`` that leave the
+    game this round (score below the threshold, or suppressed by hard NMS).
+    """
+
+    round: int
+    selected: int
+    score: float
+    others: np.ndarray
+    iou: np.ndarray
+    weight: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    discarded: np.ndarray
+
+
+def _greedy(boxes, scores, method, sigma, iou_threshold, score_threshold, record):
+    """The Soft-NMS loop shared by ``soft_nms`` and ``soft_nms_trace``.
+
+    Every round costs O(n) numpy work on the n boxes still in play, so the
+    whole loop is O(N^2) at worst and shrinks as boxes are kept or discarded.
+    """
+    b = _as_boxes(boxes)
+    s = _as_scores(scores, len(b))
+    _method(method)
+    sigma = _real("sigma", sigma, 0.0, lo_open=True)
+    nt = _real("iou_threshold", iou_threshold, 0.0, 1.0)
+    thr = _real("score_threshold", score_threshold)
+
+    start = s >= thr  # initial scores below the threshold never enter
+    # One (6, n) block, compacted with ONE fancy-index per round: x1 y1 x2 y2,
+    # area, original index (exact in float64). Rows stay in index order, so
+    # argmax (first maximum) breaks ties towards the lower original index.
+    idx = np.flatnonzero(start)
+    live = np.empty((6, idx.size))
+    live[:4] = b[idx].T
+    live[4] = (live[2] - live[0]) * (live[3] - live[1])
+    live[5] = idx
+    cur = s[idx].copy()
+
+    keep, kept_scores, rounds = [], [], []
+    while cur.size:
+        j = int(np.argmax(cur))
+        m = live[:, j]
+        keep.append(int(m[5]))
+        kept_scores.append(float(cur[j]))
+        # M is in the row too (IoU 1 with itself) and is dropped with the
+        # discarded boxes: one compaction per round instead of two.
+        iou = _iou_one_to_many(m[:4], m[4], live[:4].T, live[4])
+        weight = _weight(iou, method, sigma, nt)
+        after = cur * weight
+        # Hard NMS removes suppressed boxes outright, so that it is exactly
+        # torchvision's nms whatever the threshold (a zeroed score is not
+        # "below" a threshold of 0).
+        stay = after >= thr if method != "hard" else (weight > 0) & (after >= thr)
+        stay[j] = False
+        if record:
+            rest = np.ones(cur.size, dtype=bool)
+            rest[j] = False
+            rounds.append(SoftNMSRound(
+                round=len(rounds), selected=keep[-1], score=kept_scores[-1],
+                others=live[5, rest].astype(np.int64), iou=iou[rest], weight=weight[rest],
+                before=cur[rest], after=after[rest],
+                discarded=live[5, rest & ~stay].astype(np.int64)))
+        live, cur = live[:, stay], after[stay]
+    return np.asarray(keep, dtype=np.int64), np.asarray(kept_scores, dtype=np.float64), rounds
+
+
+def soft_nms(boxes, scores, *, method="gaussian", sigma=0.5, iou_threshold=0.3,
+             score_threshold=0.001):
+    """Soft-NMS (Bodla et al. 2017, arXiv:1704.04503): decay scores instead of deleting boxes.
+
+    Greedy rounds: pick the box M with the highest current score (equal
+    scores: lower original index), keep it with that score, multiply the
+    score of every other box still in play by ``decay_weight(IoU(M, b))``
+    (``method`` "hard", "linear" or "gaussian"), drop boxes whose score is
+    now below ``score_threshold``; repeat until no box is left. Boxes whose
+    initial score is below ``score_threshold`` are discarded at the start.
+
+    Returns ``(keep, new_scores)``: int64 ORIGINAL indices in selection order,
+    and the float64 score each kept box had when it was selected.
+    ``method="hard"`` removes the boxes with IoU > iou_threshold and equals
+    ``nms(boxes, scores, iou_threshold)`` on the boxes that pass the score
+    threshold (so exactly ``nms`` when no score is below ``score_threshold``).
+    O(N^2) numpy work at most (one O(n) row per round); inputs are not modified.
+
+    DESIGN.md worked example: A[0,0,10,10] 0.9, B[1,1,11,11] 0.8,
+    C[20,20,30,30] 0.7, D[5,0,15,10] 0.6, linear: keep [0, 2, 3, 1],
+    scores [0.9, 0.7, 0.4, 0.160976].
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    keep, new_scores, _ = _greedy(boxes, scores, method, sigma, iou_threshold,
+                                  score_threshold, record=False)
+    return keep, new_scores
+
+
+def soft_nms_trace(boxes, scores, *, method="gaussian", sigma=0.5, iou_threshold=0.3,
+                   score_threshold=0.001):
+    """The greedy rounds of ``soft_nms``, one ``SoftNMSRound`` each (same arguments).
+
+    ``[r.selected for r in rounds]`` and ``[r.score for r in rounds]`` are
+    exactly ``soft_nms``'s ``keep`` and ``new_scores``. For teaching-size
+    inputs (it stores O(N^2) numbers).
+
+    Used in: notebooks/04_soft_nms.ipynb (the panel's step-through control).
+    """
+    return _greedy(boxes, scores, method, sigma, iou_threshold, score_threshold, record=True)[2]
+
+
+# --------------------------------------------------------------------------
+# Evaluation: matching, precision-recall, average precision
+# --------------------------------------------------------------------------
+
+def match_detections(boxes, scores, gt_boxes, iou_threshold=0.5):
+    """Match one image's detections to its ground truth, highest score first.
+
+    Each detection, in decreasing score order (ties: lower index first), is
+    matched to the not-yet-matched ground-truth box it overlaps most, if that
+    IoU is >= ``iou_threshold``; otherwise it is a false positive (a second
+    detection of an already-found object included). This is the greedy rule
+    of the COCO evaluation. Returns ``(tp, found)``: ``tp`` (N,) bool in the
+    detections' own order, ``found`` (G,) bool per ground-truth box.
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    b = _as_boxes(boxes)
+    s = _as_scores(scores, len(b))
+    g = _as_boxes(gt_boxes, "gt_boxes")
+    t = _real("iou_threshold", iou_threshold, 0.0, 1.0)
+    tp = np.zeros(len(b), dtype=bool)
+    found = np.zeros(len(g), dtype=bool)
+    if len(b) == 0 or len(g) == 0:
+        return tp, found
+    iou = box_iou(b, g)
+    for i in _stable_order(s):
+        row = np.where(found, -1.0, iou[i])
+        k = int(np.argmax(row))
+        if row[k] >= t and row[k] > 0:
+            tp[i] = found[k] = True
+    return tp, found
+
+
+class PRCurve(NamedTuple):
+    """A precision-recall curve: one point per detection, in decreasing score order.
+
+    ``envelope`` is the interpolated precision (max precision at this recall
+    or beyond) that all-point average precision integrates.
+    """
+
+    recall: np.ndarray
+    precision: np.ndarray
+    envelope: np.ndarray
+    scores: np.ndarray
+    tp: np.ndarray
+    n_gt: int
+
+
+def _per_image(det_boxes, det_scores, gt_boxes):
+    try:
+        n = len(det_boxes)
+        if len(det_scores) != n or len(gt_boxes) != n:
+            raise ValueError(f"det_boxes, det_scores and gt_boxes must hold one entry per image; "
+                             f"got {n}, {len(det_scores)} and {len(gt_boxes)} images")
+    except TypeError:
+        raise TypeError("det_boxes, det_scores and gt_boxes must be sequences with one entry "
+                        "per image (for a single image: [boxes], [scores], [gt_boxes])") from None
+    return n
+
+
+def precision_recall(det_boxes, det_scores, gt_boxes, *, iou_threshold=0.5):
+    """Precision and recall after each detection, over a set of images.
+
+    ``det_boxes``, ``det_scores``, ``gt_boxes``: sequences with one entry per
+    image (for one image, wrap each in a list). Detections are matched per
+    image with ``match_detections`` and ranked together by score (ties: image
+    order, then index). Returns a ``PRCurve``.
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    n = _per_image(det_boxes, det_scores, gt_boxes)
+    scores, tps, n_gt = [], [], 0
+    for i in range(n):
+        s = _as_scores(det_scores[i], len(_as_boxes(det_boxes[i])), f"det_scores[{i}]")
+        tp, found = match_detections(det_boxes[i], s, gt_boxes[i], iou_threshold)
+        scores.append(s)
+        tps.append(tp)
+        n_gt += found.size
+    s = np.concatenate(scores) if scores else np.zeros(0)
+    tp = np.concatenate(tps) if tps else np.zeros(0, dtype=bool)
+    order = _stable_order(s)
+    s, tp = s[order], tp[order]
+    ctp = np.cumsum(tp)
+    precision = ctp / np.arange(1, len(tp) + 1)
+    recall = ctp / n_gt if n_gt else np.full(len(tp), np.nan)
+    envelope = np.maximum.accumulate(precision[::-1])[::-1] if len(tp) else precision
+    return PRCurve(recall=recall, precision=precision, envelope=envelope, scores=s, tp=tp,
+                   n_gt=n_gt)
+
+
+def average_precision(det_boxes, det_scores, gt_boxes, *, iou_threshold=0.5):
+    """Average precision over a set of images (sequences, one entry per image).
+
+    At one ``iou_threshold``: the area under the interpolated precision-recall
+    curve with all-point interpolation (PASCAL VOC since 2010): the sum, over
+    the true positives, of 1/n_gt times the best precision reached at that
+    recall or beyond. Missed objects contribute 0. With a sequence of
+    thresholds (e.g. ``COCO_IOU_THRESHOLDS``, 0.50:0.05:0.95): the mean of
+    those APs, COCO-style (COCO's own tool samples the envelope at 101 recall
+    points instead of all points; the numbers differ slightly). NaN if there is
+    no ground truth at all.
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    thresholds = np.atleast_1d(np.asarray(iou_threshold, dtype=np.float64))
+    if thresholds.ndim != 1 or thresholds.size == 0:
+        raise ValueError(f"iou_threshold must be a number or a non-empty sequence, got {iou_threshold!r}")
+    aps = []
+    for t in thresholds:
+        curve = precision_recall(det_boxes, det_scores, gt_boxes, iou_threshold=float(t))
+        aps.append(np.nan if curve.n_gt == 0 else float(curve.envelope[curve.tp].sum() / curve.n_gt))
+    return float(np.mean(aps))
+
+
+# --------------------------------------------------------------------------
+# Synthetic scenes
+# --------------------------------------------------------------------------
+
+class Scene(NamedTuple):
+    """A synthetic detection scene (all coordinates in a ``size`` x ``size`` image).
+
+    ``gt_boxes`` (G, 4) ground truth; ``crowded`` (G,) True for objects that
+    overlap another object (IoU > 0); ``boxes`` (N, 4) and ``scores`` (N,) the
+    detector's raw output; ``source`` (N,) the ground-truth index each
+    detection was drawn around (-1: background false positive).
+    """
+
+    gt_boxes: np.ndarray
+    crowded: np.ndarray
+    boxes: np.ndarray
+    scores: np.ndarray
+    source: np.ndarray
+    size: float
+
+
+def make_scene(rng=None, *, n_objects=8, crowd=0.5, detections_per_object=6,
+               false_positives=3, size=100.0):
+    """A seeded synthetic scene: upright objects, some in crowds, and noisy detections.
+
+    Objects are pedestrian-like boxes (width 10-18, height 22-38 in a
+    ``size`` x ``size`` image). With probability ``crowd`` (0 to 1) an object
+    is placed beside an earlier one, shifted sideways by 20-50 % of its
+    width so that the two overlap heavily (IoU about 0.3-0.65, a crowd); it
+    stands partly behind, so its detections score lower. Each object gets
+    ``detections_per_object`` boxes jittered around it, scored by how well
+    they fit times how visible the object is; ``false_positives`` background
+    boxes get low scores. Reproducible with ``rng`` (a Generator or a seed).
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    rng = np.random.default_rng(rng)
+    crowd = _real("crowd", crowd, 0.0, 1.0)
+    size = _real("size", size, 0.0, lo_open=True)
+    for name, v in (("n_objects", n_objects), ("detections_per_object", detections_per_object),
+                    ("false_positives", false_positives)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+    u = size / 100.0  # every length below is in percent of the image
+    gt = np.zeros((n_objects, 4))
+    visibility = np.zeros(n_objects)
+    for k in range(n_objects):
+        w, h = rng.uniform(10, 18) * u, rng.uniform(22, 38) * u
+        if k and rng.random() < crowd:
+            p = int(rng.integers(k))
+            pw = gt[p, 2] - gt[p, 0]
+            h = gt[p, 3] - gt[p, 1]  # same height: a neighbour in the same row
+            w = pw * rng.uniform(0.9, 1.1)
+            shift = pw * rng.uniform(0.2, 0.5) * (1 if rng.random() < 0.5 else -1)
+            x1 = gt[p, 0] + shift
+            y1 = gt[p, 1] + rng.normal(0, 0.05) * h
+            visibility[k] = rng.uniform(0.45, 0.8)  # partly hidden behind its neighbour
+        else:
+            # Somewhere free if possible: an isolated object overlaps nothing.
+            for _ in range(50):
+                x1, y1 = rng.uniform(0, size - w), rng.uniform(0, size - h)
+                if not k or box_iou([[x1, y1, x1 + w, y1 + h]], gt[:k]).max() == 0:
+                    break
+            visibility[k] = rng.uniform(0.75, 1.0)
+        x1 = min(max(x1, 0.0), size - w)
+        y1 = min(max(y1, 0.0), size - h)
+        gt[k] = (x1, y1, x1 + w, y1 + h)
+    overlap = box_iou(gt, gt)
+    np.fill_diagonal(overlap, 0.0)
+    crowded = (overlap > 0).any(axis=1)
+
+    boxes, scores, source = [], [], []
+    for k in range(n_objects):
+        w, h = gt[k, 2] - gt[k, 0], gt[k, 3] - gt[k, 1]
+        n = detections_per_object
+        cx = (gt[k, 0] + gt[k, 2]) / 2 + rng.normal(0, 0.10 * w, n)
+        cy = (gt[k, 1] + gt[k, 3]) / 2 + rng.normal(0, 0.07 * h, n)
+        dw = w * np.exp(rng.normal(0, 0.12, n))
+        dh = h * np.exp(rng.normal(0, 0.08, n))
+        det = np.column_stack([cx - dw / 2, cy - dh / 2, cx + dw / 2, cy + dh / 2])
+        fit = box_iou(det, gt[k:k + 1])[:, 0]
+        boxes.append(det)
+        scores.append(visibility[k] * fit * rng.uniform(0.85, 1.0, n))
+        source.append(np.full(n, k))
+    w = rng.uniform(8, 20, false_positives) * u
+    h = rng.uniform(15, 35, false_positives) * u
+    x1 = rng.uniform(0, size - w)
+    y1 = rng.uniform(0, size - h)
+    boxes.append(np.column_stack([x1, y1, x1 + w, y1 + h]))
+    scores.append(rng.uniform(0.05, 0.45, false_positives))
+    source.append(np.full(false_positives, -1))
+    boxes = np.clip(np.concatenate(boxes), 0.0, size)
+    return Scene(gt_boxes=gt, crowded=crowded, boxes=boxes,
+                 scores=np.clip(np.concatenate(scores), 0.01, 1.0),
+                 source=np.concatenate(source).astype(np.int64), size=size)
+
+
+def evaluate_methods(settings, *, n_scenes=100, rng=0, **scene_kwargs):
+    """AP of several suppression settings over the same ``n_scenes`` seeded scenes.
+
+    ``settings``: ``{label: soft_nms keyword dict}``, e.g.
+    ``{"hard NMS": {"method": "hard"}, "Gaussian": {"method": "gaussian"}}``;
+    ``scene_kwargs`` go to ``make_scene`` (e.g. ``crowd=0.8``). The scenes
+    are drawn once from ``rng`` (a Generator or a seed), so every setting
+    sees the same scenes. Returns ``{label: {"AP50", "AP", "recall_crowded",
+    "recall_alone", "kept"}}``: AP at IoU 0.5, the COCO-style mean AP over
+    0.50:0.95, the fraction of crowded and of isolated objects found at IoU
+    0.5, and the mean number of boxes kept per scene.
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    if not isinstance(settings, dict) or not settings:
+        raise TypeError("settings must be a non-empty dict {label: soft_nms keyword dict}")
+    gen = np.random.default_rng(rng)
+    scenes = [make_scene(gen, **scene_kwargs) for _ in range(n_scenes)]
+    gts = [sc.gt_boxes for sc in scenes]
+    results = {}
+    for label, kwargs in settings.items():
+        out = [soft_nms(sc.boxes, sc.scores, **kwargs) for sc in scenes]
+        boxes = [sc.boxes[k] for sc, (k, _) in zip(scenes, out)]
+        scores = [s for _, s in out]
+        found = np.concatenate([match_detections(b, s, sc.gt_boxes, 0.5)[1]
+                                for b, s, sc in zip(boxes, scores, scenes)])
+        crowded = np.concatenate([sc.crowded for sc in scenes])
+        results[label] = {
+            "AP50": average_precision(boxes, scores, gts, iou_threshold=0.5),
+            "AP": average_precision(boxes, scores, gts, iou_threshold=COCO_IOU_THRESHOLDS),
+            "recall_crowded": float(found[crowded].mean()) if crowded.any() else math.nan,
+            "recall_alone": float(found[~crowded].mean()) if (~crowded).any() else math.nan,
+            "kept": float(np.mean([len(k) for k, _ in out])),
+        }
+    return results
+
+
+def random_boxes(n, rng=None, *, size=1000.0, max_side=100.0):
+    """``n`` random boxes and scores, e.g. to time ``soft_nms`` on 2,000 boxes.
+
+    Boxes have corners uniform in a ``size`` x ``size`` image and sides up to
+    ``max_side``; scores are uniform in [0.05, 1) (all above the default
+    score threshold, so ``soft_nms(..., method="hard")`` equals ``nms``).
+    Returns ``(boxes (n, 4), scores (n,))``.
+
+    Used in: python -m softviz.bench (Soft-NMS timing), tests/test_nms.py
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    rng = np.random.default_rng(rng)
+    xy = rng.uniform(0, size, (n, 2))
+    wh = rng.uniform(1.0, max_side, (n, 2))
+    boxes = np.column_stack([xy, xy + wh])
+    return boxes, rng.uniform(0.05, 1.0, n)
