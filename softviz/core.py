@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 
 from . import _native, reference
+from ._args import positive_real
 
 __all__ = ["ALGORITHMS", "softmax", "log_softmax", "logsumexp", "native_available"]
 
@@ -141,10 +142,7 @@ def _check_temperature(temperature):
     # exact-type fast paths first: the panels call softmax on tiny rows many times a second
     if temperature.__class__ is float and 0.0 < temperature < math.inf:
         return
-    if isinstance(temperature, (bool, np.bool_)) or not isinstance(temperature, numbers.Real):
-        raise TypeError(f"temperature must be a real number, got {type(temperature).__name__}")
-    if not (np.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be finite and > 0, got {temperature!r}")
+    positive_real("temperature", temperature)
 
 
 def _check_workers(workers):

@@ -46,6 +46,7 @@ import scipy.special
 import scipy.stats
 
 from . import core
+from ._args import positive_real
 
 __all__ = [
     "sample_gumbel",
@@ -101,12 +102,7 @@ def _need_a_class(arr, axis=-1, name="logits"):
 
 
 def _tau(tau):
-    if isinstance(tau, (bool, np.bool_)) or not isinstance(tau, numbers.Real):
-        raise TypeError(f"tau must be a real number, got {type(tau).__name__}")
-    tau = float(tau)
-    if not (math.isfinite(tau) and tau > 0):
-        raise ValueError(f"tau (the temperature) must be finite and > 0, got {tau!r}")
-    return tau
+    return positive_real("tau (the temperature)", tau)
 
 
 def _count(value, name):

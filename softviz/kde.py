@@ -42,6 +42,7 @@ import numbers
 
 import numpy as np
 
+from ._args import positive_real
 from .core import logsumexp, softmax
 
 __all__ = [
@@ -97,14 +98,7 @@ def _real_array(name, a):
 
 
 def _positive(name, value):
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return value
+    return positive_real(name, value)
 
 
 def _points_and_data(x, data):
@@ -211,14 +205,19 @@ def participation_ratio(weights):
 # Theory (Gaussian data, Gaussian kernel, alpha = log(n) / d)
 # --------------------------------------------------------------------------
 
-def _alpha(alpha):
-    a = np.asarray(alpha, dtype=np.float64) if not isinstance(alpha, np.ndarray) else alpha
+def _positive_values(value, name, label=None):
+    """``value`` (scalar or array) as float64 if every entry is finite and > 0."""
+    a = np.asarray(value)
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"alpha must be a real number, got {a.dtype}")
+        raise TypeError(f"{name} must be a real number, got {a.dtype}")
     a = a.astype(np.float64)
     if not np.all(np.isfinite(a) & (a > 0)):
-        raise ValueError(f"alpha = log(n)/d must be finite and > 0, got {alpha!r}")
+        raise ValueError(f"{label or name} must be finite and > 0, got {value!r}")
     return a
+
+
+def _alpha(alpha):
+    return _positive_values(alpha, "alpha", "alpha = log(n)/d")
 
 
 def _out(values, like):
@@ -279,13 +278,7 @@ def h_opt(alpha):
 
 
 def _h(h):
-    a = np.asarray(h)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"h must be a real number, got {a.dtype}")
-    a = a.astype(np.float64)
-    if not np.all(np.isfinite(a) & (a > 0)):
-        raise ValueError(f"h must be finite and > 0, got {h!r}")
-    return a
+    return _positive_values(h, "h")
 
 
 def stable_index(h, alpha):

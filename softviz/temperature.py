@@ -34,6 +34,7 @@ import numbers
 
 import numpy as np
 
+from ._args import positive_real
 from .core import logsumexp, softmax
 
 __all__ = [
@@ -65,12 +66,7 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 def _temperature(T, name="T"):
-    if isinstance(T, (bool, np.bool_)) or not isinstance(T, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(T).__name__}")
-    T = float(T)
-    if not (math.isfinite(T) and T > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {T!r}")
-    return T
+    return positive_real(name, T)
 
 
 def _temperatures(Ts, name="temperatures"):
@@ -533,6 +529,16 @@ def soft_targets(teacher_logits, T):
     return tempered_softmax(teacher_logits, T)
 
 
+def _distillation_args(student_logits, teacher_logits, T):
+    T = _temperature(T)
+    zs = _logits(student_logits, "student_logits", one_d=True)
+    zt = _logits(teacher_logits, "teacher_logits", one_d=True)
+    if zs.shape != zt.shape:
+        raise ValueError(f"student and teacher need the same number of classes, "
+                         f"got {zs.size} and {zt.size}")
+    return T, zs, zt
+
+
 def distillation_loss(student_logits, teacher_logits, T):
     """T^2 * cross-entropy(soft_targets(teacher, T), softmax(student / T)), in nats.
 
@@ -541,12 +547,7 @@ def distillation_loss(student_logits, teacher_logits, T):
 
     Used in: notebooks/02_temperature.ipynb
     """
-    T = _temperature(T)
-    zs = _logits(student_logits, "student_logits", one_d=True)
-    zt = _logits(teacher_logits, "teacher_logits", one_d=True)
-    if zs.shape != zt.shape:
-        raise ValueError(f"student and teacher need the same number of classes, "
-                         f"got {zs.size} and {zt.size}")
+    T, zs, zt = _distillation_args(student_logits, teacher_logits, T)
     q = soft_targets(zt, T)
     shifted, _ = _shift(zs, -1)
     log_p = shifted / T - logsumexp(shifted / T)
@@ -562,10 +563,5 @@ def distillation_gradient(student_logits, teacher_logits, T):
 
     Used in: notebooks/02_temperature.ipynb
     """
-    T = _temperature(T)
-    zs = _logits(student_logits, "student_logits", one_d=True)
-    zt = _logits(teacher_logits, "teacher_logits", one_d=True)
-    if zs.shape != zt.shape:
-        raise ValueError(f"student and teacher need the same number of classes, "
-                         f"got {zs.size} and {zt.size}")
+    T, zs, zt = _distillation_args(student_logits, teacher_logits, T)
     return T * (tempered_softmax(zs, T) - tempered_softmax(zt, T))
