@@ -226,6 +226,23 @@ def test_temperature_survives_the_browser_round_trip():
     assert p.state()["temperature"] == 0.31
 
 
+def test_a_late_browser_echo_of_an_older_value_is_ignored():
+    # Restart & Run All in JupyterLab: the cell sets 0.25, 1, 4 and back to 1; the
+    # browser's echo of 4 (as 4.000000000000001) arrives after the final 1.
+    p = SoftmaxBarsPanel()
+    slider = p.controls["temperature"]
+    for t in (0.25, 1.0, 4.0, 1.0):
+        p.set(temperature=t)
+    slider.set_state({"value": 4.000000000000001})
+    slider.set_state({"value": 0.25000000000000006})
+    assert slider.value == 1.0 and p.state()["temperature"] == 1.0
+    # setting an earlier value again from code is a real change, and so is a drag
+    p.set(temperature=4.0)
+    assert p.state()["temperature"] == 4.0
+    slider.set_state({"value": 3.98})
+    assert p.state()["temperature"] == 3.98
+
+
 def test_state_is_a_copy():
     p = SoftmaxBarsPanel()
     p.state()["probabilities"][:] = 0

@@ -12,6 +12,7 @@ Used in: every notebook (through softviz.panels.base.Panel).
 """
 from __future__ import annotations
 
+import collections
 import math
 
 import ipywidgets as widgets
@@ -73,18 +74,24 @@ class FloatVector(widgets.HBox):
 
 
 class _ExactLogSlider(widgets.FloatLogSlider):
-    # The browser stores log(value) and sends back base**log(value): 0.3 set
-    # from code returns as 0.29999999999999993 and would trigger an update that
-    # changes the panel's state by one ulp. Keep the kernel's value instead.
+    # The browser stores log(value) and, on every value the kernel sends, answers
+    # with base**log(value): 0.3 set from code returns as 0.29999999999999993.
+    # That echo can arrive late: after set(4.0) then set(1.0) in one cell, the
+    # echo 4.000000000000001 lands after the 1.0 and would move the panel back to 4.
+    # A value within rounding of a recent kernel value (but not equal to it) is
+    # such an echo: keep the current value. A real drag lands on a value that is
+    # not within 1e-12 of anything recent.
+    _ECHO_MEMORY = 16
+
     @traitlets.validate("value")
     def _validate_value(self, proposal):
         value = super()._validate_value(proposal)
+        recent = self.__dict__.setdefault("_recent_values", collections.deque(maxlen=self._ECHO_MEMORY))
         # Compare with the last accepted value, not self.value: a front-end
         # update is validated after it has already been stored.
-        last = getattr(self, "_accepted", None)
-        if last is not None and math.isclose(value, last, rel_tol=1e-12):
-            value = last
-        self._accepted = value
+        if recent and any(value != v and math.isclose(value, v, rel_tol=1e-12) for v in recent):
+            return recent[-1]
+        recent.append(value)
         return value
 
 

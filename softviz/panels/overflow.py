@@ -193,7 +193,8 @@ class OverflowPanel(Panel):
                                linewidth=2.2, solid_capstyle="butt")[0] for k in range(ndt)]
         self._now_line = ax.axvline(1.0, color=style.INK, linewidth=0.8, linestyle=":")
         (self._marker,) = ax.plot([1.0], [0], marker="o", markersize=11, markerfacecolor="none",
-                                  markeredgecolor=style.INK, markeredgewidth=2.0, linestyle="none")
+                                  markeredgecolor=style.INK, markeredgewidth=2.0, linestyle="none",
+                                  clip_on=False)  # at s = 1000 it sits on the right edge
         ax.set_xlabel(" ")
         ax.set_ylabel("dtype")
         ax.set_title("naive result", loc="left")

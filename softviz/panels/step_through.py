@@ -126,7 +126,7 @@ class StepThroughPanel(Panel):
     def _layout(self):
         c = self.controls
         self._play = widgets.Play(value=0, min=0, max=c["step"].max, interval=700,
-                                  description="play", layout=widgets.Layout(width="7em"))
+                                  description="play", layout=widgets.Layout(width="13em"))
         widgets.jslink((self._play, "value"), (c["step"], "value"))
         widgets.jslink((self._play, "max"), (c["step"], "max"))
         self._buttons = {
