@@ -26,6 +26,18 @@ from lab_driver import LabServer, find_chromium  # noqa: E402
 
 _REPORTS = []          # NotebookReport of every notebook checked, for the summary
 _SCREENSHOTS = []      # the screenshot folder, once made
+_HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # Playwright's sync API keeps an asyncio loop running in the main thread until
+    # the session-scoped browser stops. Tests that run their own loop (asyncio.run)
+    # or check for a running one (panel throttling) must therefore come first.
+    def in_browser_dir(item):
+        return _HERE in Path(str(item.fspath)).resolve().parents
+
+    items[:] = ([i for i in items if not in_browser_dir(i)]
+                + [i for i in items if in_browser_dir(i)])
 
 
 @pytest.fixture(scope="session")
