@@ -759,7 +759,7 @@ def run(sizes=DEFAULT_SIZES, dtypes=_DTYPES, *, repeats=None, quick=False,
         total += len(dtypes) * len(SCALES) * (1 + len(methods))
     if with_panels:
         total += len(sv.panels.registry())
-    total += len(NMS_SIZES) * 3
+    total += len(NMS_SIZES) * len(sv.nms.METHODS)
     prog = _Progress(total, enabled=bool(progress))
 
     result = {
