@@ -245,11 +245,17 @@ def extexp_exact_range(dtype):
     return float(lib.sv_extexp_exact_range(int(dtype == np.float64)))
 
 
-def read_probe(x):
+def _doubles_out(name, x, *, y=None, extra=(), outs=1):
+    """Call ``sv_<name>_<f32|f64>(x, [y,] n, *extra, double *out...)``; return the outputs."""
     _require()
-    p = ffi.new("double *")
-    _call(f"sv_read_{_suffix(x.dtype)}", _buf(x), x.size, p)
-    return p[0]
+    ps = [ffi.new("double *") for _ in range(outs)]
+    head = (_buf(x),) if y is None else (_buf(x), y)
+    _call(f"sv_{name}_{_suffix(x.dtype)}", *head, x.size, *extra, *ps)
+    return ps[0][0] if outs == 1 else tuple(p[0] for p in ps)
+
+
+def read_probe(x):
+    return _doubles_out("read", x)
 
 
 def copy_probe(x, out):
@@ -271,31 +277,19 @@ def compiler():
 
 def pass_max(x):
     """The max pass (sv_max_*): the largest element, -inf for an empty chunk."""
-    _require()
-    p = ffi.new("double *")
-    _call(f"sv_max_{_suffix(x.dtype)}", _buf(x), x.size, p)
-    return p[0]
+    return _doubles_out("max", x)
 
 
 def pass_sum_exp(x, shift):
     """The sum pass of three-pass (sv_sum_exp_*, storing nothing): sum of exp(x - shift)."""
-    _require()
-    p = ffi.new("double *")
-    _call(f"sv_sum_exp_{_suffix(x.dtype)}", _buf(x), ffi.NULL, x.size, float(shift), _STORE_NONE, p)
-    return p[0]
+    return _doubles_out("sum_exp", x, y=ffi.NULL, extra=(float(shift), _STORE_NONE))
 
 
 def pass_online(x):
     """The online pass (sv_online_*): (running max, running sum of exp(x - max))."""
-    _require()
-    pa, pb = ffi.new("double *"), ffi.new("double *")
-    _call(f"sv_online_{_suffix(x.dtype)}", _buf(x), x.size, pa, pb)
-    return pa[0], pb[0]
+    return _doubles_out("online", x, outs=2)
 
 
 def pass_sum_extexp(x):
     """The two-pass first pass (sv_sum_extexp_*): (mantissa, exponent) of sum(exp(x))."""
-    _require()
-    pa, pb = ffi.new("double *"), ffi.new("double *")
-    _call(f"sv_sum_extexp_{_suffix(x.dtype)}", _buf(x), x.size, pa, pb)
-    return pa[0], pb[0]
+    return _doubles_out("sum_extexp", x, outs=2)

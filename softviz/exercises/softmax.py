@@ -14,7 +14,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .. import core, numerics
-from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, guarded
+from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, _not_callable, guarded
 
 __all__ = ["check_softmax", "check_stable_softmax", "check_stable_log_softmax"]
 
@@ -78,12 +78,9 @@ def _run(spec: _Spec, fn) -> CheckResult:
 
 
 def _verdict(spec: _Spec, fn) -> CheckResult:
-    if fn is None:
-        return CheckResult(None, f"{_TODO} not done yet: nothing to check yet. "
-                                 f"Write your {spec.label} function and pass it in.")
-    if not callable(fn):
-        return CheckResult(False, f"{_FAIL} pass your function itself, not its result "
-                                  f"(got a {type(fn).__name__}): {spec.check}(my_function).")
+    missing = _not_callable(spec.check, fn)
+    if missing is not None:
+        return missing
     name = _name(fn)
     failures = []  # (case name, message)
     for case in spec.cases:
