@@ -1,9 +1,10 @@
 """cffi build script for the softviz C core (used by setup.py's cffi_modules).
 
-Builds ``softviz._softviz_cffi`` from native/softmax.c.  The declarations come from
-the block between the cdef markers in native/softviz.h, so the header stays the one
-description of the C API.  Extra flags for a local build go in SOFTVIZ_CFLAGS
-(e.g. ``-march=native``); the default build relies on run-time dispatch instead.
+Builds ``softviz._softviz_cffi`` from the C sources in ``SOURCES``.  The declarations
+come from the block between the cdef markers in native/softviz.h, so the header stays
+the one description of the C API.  The build is for the baseline ISA; the AVX2 and
+AVX-512 kernels are compiled per function (target attributes) and picked at run time by
+dispatch.c.  Extra flags for a local build go in SOFTVIZ_CFLAGS (e.g. ``-march=native``).
 """
 import os
 import shlex
@@ -12,9 +13,12 @@ import sys
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The row plan, the dispatcher and one kernel table per instruction set (kernels.h).
+SOURCES = ["softmax.c", "dispatch.c", "kernels_portable.c", "kernels_avx2.c", "kernels_avx512.c"]
 
-# -fno-math-errno/-fno-trapping-math let gcc vectorize without changing IEEE results;
-# -ffp-contract=fast allows FMA in the AVX2 clone (ISO C mode would forbid it).
+# -fno-math-errno/-fno-trapping-math let the compiler vectorize the portable kernels
+# without changing IEEE results; -ffp-contract=fast allows FMA where the target has it
+# (ISO C mode would forbid it).
 # Never -ffast-math: the kernels' NaN/inf handling depends on IEEE semantics.
 CFLAGS = [
     "-O3",
@@ -52,7 +56,9 @@ ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "softviz._softviz_cffi",
     '#include "softviz.h"',
-    sources=[_relative(os.path.join(HERE, "softmax.c"))],
+    sources=[_relative(os.path.join(HERE, name)) for name in SOURCES],
+    depends=[_relative(os.path.join(HERE, name)) for name in
+             ("softviz.h", "kernels.h", "exp_f32.h", "exp_f64.h", "plan_impl.h", "kernels_portable_impl.h")],
     include_dirs=[_relative(HERE)],
     extra_compile_args=_compile_args(),
     libraries=[] if sys.platform == "win32" else ["m"],

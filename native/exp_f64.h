@@ -25,19 +25,31 @@ static inline double sv_round_f64(double v)
     return (v + SVF64_MAGIC) - SVF64_MAGIC;
 }
 
-/* Chebyshev fit of degree 11 (mpmath.chebyfit), about 1 ulp with Horner's rule. */
+/* Chebyshev fit of degree 11 (mpmath.chebyfit), about 1 ulp with Horner's rule.  The
+ * coefficients are macros because the AVX2 and AVX-512 kernels use the same ones. */
+#define SVF64_C11 0x1.af632a0f7e2cep-26
+#define SVF64_C10 0x1.28b4101c77212p-22
+#define SVF64_C9 0x1.71ddf56d8deb5p-19
+#define SVF64_C8 0x1.a01991a10d9aep-16
+#define SVF64_C7 0x1.a01a01b1461c5p-13
+#define SVF64_C6 0x1.6c16c1880029fp-10
+#define SVF64_C5 0x1.111111110f21ep-7
+#define SVF64_C4 0x1.555555554f0bap-5
+#define SVF64_C3 0x1.555555555555ap-3
+#define SVF64_C2 0x1.0000000000011p-1
+
 static inline double sv_poly_f64(double r)
 {
-    double p = 0x1.af632a0f7e2cep-26;
-    p = p * r + 0x1.28b4101c77212p-22;
-    p = p * r + 0x1.71ddf56d8deb5p-19;
-    p = p * r + 0x1.a01991a10d9aep-16;
-    p = p * r + 0x1.a01a01b1461c5p-13;
-    p = p * r + 0x1.6c16c1880029fp-10;
-    p = p * r + 0x1.111111110f21ep-7;
-    p = p * r + 0x1.555555554f0bap-5;
-    p = p * r + 0x1.555555555555ap-3;
-    p = p * r + 0x1.0000000000011p-1;
+    double p = SVF64_C11;
+    p = p * r + SVF64_C10;
+    p = p * r + SVF64_C9;
+    p = p * r + SVF64_C8;
+    p = p * r + SVF64_C7;
+    p = p * r + SVF64_C6;
+    p = p * r + SVF64_C5;
+    p = p * r + SVF64_C4;
+    p = p * r + SVF64_C3;
+    p = p * r + SVF64_C2;
     p = p * r + 1.0;
     return p * r + 1.0;
 }

@@ -1,72 +1,112 @@
 /*
- * softmax.c - the softviz C core: softmax, log-softmax and logsumexp kernels for
- * float32 and float64 (see softviz.h for the API and the algorithms).
+ * softmax.c - the row plan of the softviz core (see softviz.h): the state API, the
+ * whole-row functions built on it, the scalar special-value path, and the small
+ * teaching and probe functions.  The kernels themselves live in kernels_*.c and are
+ * reached only through the table dispatch.c chose.
  *
- * The kernels are written once in softmax_impl.h and instantiated here for both
- * precisions.  On x86-64 with gcc >= 12 every hot function is compiled three times
- * by target_clones, for x86-64-v4 (AVX-512), x86-64-v3 (AVX2 + FMA) and the baseline,
- * and the loader picks the best clone the running CPU supports, so the default build
- * uses AVX2 or AVX-512 where the CPU has it without -march=native.  Never build this with -ffast-math: the special-value checks rely on
- * NaN and inf behaving as IEEE 754 says, and the rounding trick in exp_*.h on
- * additions not being reassociated.
+ * Never build this with -ffast-math: the special-value checks rely on NaN and inf
+ * behaving as IEEE 754 says.
  */
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
 
-#include "softviz.h"
 #include "exp_f32.h"
 #include "exp_f64.h"
-
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && \
-    !defined(__clang__) && __GNUC__ >= 12 && !defined(__AVX2__) && !defined(SV_NO_DISPATCH)
-#define SV_DISPATCH 1
-#define SV_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SV_DISPATCH 0
-#define SV_CLONES
-#endif
-
-enum { SV_OP_SOFTMAX = 0, SV_OP_LOG_SOFTMAX = 1, SV_OP_LSE = 2 };
+#include "kernels.h"
+#include "softviz.h"
 
 /* ln 2 = HI + LO with e * HI exact for the exponents a regular row can have */
-#define SV_LN2_HI_D SVF64_LN2_HI
-#define SV_LN2_LO_D SVF64_LN2_LO
+#define SV_LN2_HI SVF64_LN2_HI
+#define SV_LN2_LO SVF64_LN2_LO
+/* Below this sum of exp(x - max), one entry holds at least two thirds of the row: then
+ * log-softmax and logsumexp redo the rest of the sum exactly (log1p), as scipy does. */
+#define SV_DOMINATED 1.5
 
-/* 2^k for k <= 0 in double; far below the range it is simply 0.  A NaN k (from
- * inf - inf when a row holds +inf) stays NaN instead of reaching an int conversion. */
-static double sv_pow2_nonpos(double k)
+static int valid_algorithm(int algorithm)
 {
-    if (k != k)
-        return k;
-    return k < -1100.0 ? 0.0 : ldexp(1.0, (int)k);
+    return algorithm >= SV_THREE_PASS_RELOAD && algorithm <= SV_ONLINE;
 }
 
-/* The online merge rule of Milakov & Gimelshein: (M, S) + (m, d). */
-static void sv_merge_online(double *M, double *S, double m, double d)
+int sv_plan_stages(int algorithm)
+{
+    if (!valid_algorithm(algorithm))
+        return -SV_EALGORITHM;
+    return algorithm == SV_THREE_PASS_RELOAD || algorithm == SV_THREE_PASS_RECOMPUTE ? 2 : 1;
+}
+
+int sv_state_init(sv_state *st, int algorithm, int op)
+{
+    if (!st)
+        return SV_ENULL;
+    if (!valid_algorithm(algorithm))
+        return SV_EALGORITHM;
+    if (op < SV_SOFTMAX || op > SV_LOGSUMEXP)
+        return SV_EOPTION;
+    st->algorithm = algorithm;
+    st->op = op;
+    /* online starts at the lowest finite max so that merging two empty states never
+     * forms -inf - (-inf) */
+    st->max = algorithm == SV_ONLINE ? -DBL_MAX : -HUGE_VAL;
+    st->sum = 0.0;
+    st->mant = 0.0;
+    st->expo = -0x1p60;
+    st->lse = -HUGE_VAL;
+    st->shift = 0.0;
+    st->scale = 1.0;
+    return SV_OK;
+}
+
+/* Milakov & Gimelshein's merge: (M, S) + (m, s) = (max, S e^{M - max} + s e^{m - max}) */
+static void merge_online(double *M, double *S, double m, double s)
 {
     const double mn = m > *M ? m : *M;
-    *S = *S * exp(*M - mn) + d * exp(m - mn);
+    *S = *S * sv_expneg_f64(*M - mn) + s * sv_expneg_f64(m - mn);
     *M = mn;
 }
 
-/* The two-pass merge: M 2^E + m 2^e, rescaled to the larger exponent. */
-static void sv_merge_extexp(double *M, double *E, double m, double e)
+/* The two-pass merge: M 2^E + m 2^e, rescaled to the larger exponent by exact powers of two */
+static void merge_extexp(double *M, double *E, double m, double e)
 {
     const double en = e > *E ? e : *E;
-    *M = *M * sv_pow2_nonpos(*E - en) + m * sv_pow2_nonpos(e - en);
+    *M = *M * sv_pow2i_f64(*E - en) + m * sv_pow2i_f64(e - en);
     *E = en;
 }
 
-int sv_regular_max_sum(double max, double sum)
+static double max_of(double a, double b)
 {
-    return isfinite(max) && sum > 0.0 && sum < HUGE_VAL;
+    return b > a ? b : a;   /* NaN in b is ignored: the sum carries it to the special path */
 }
 
-/* A two-pass row is ordinary when its largest exponent lies where the range
- * reduction of exp_*.h is exact, with room below for every term that can still
- * reach a normal output (127 / 1023 binades). */
-int sv_regular_extexp(double mantissa, double exponent, int is_f64)
+int sv_merge(sv_state *into, const sv_state *from, int stage)
+{
+    if (!into || !from)
+        return SV_ENULL;
+    if (!valid_algorithm(into->algorithm) || into->algorithm != from->algorithm)
+        return SV_EALGORITHM;
+    if (stage < 0 || stage >= sv_plan_stages(into->algorithm))
+        return SV_EOPTION;
+    switch (into->algorithm) {
+    case SV_ONLINE:
+        merge_online(&into->max, &into->sum, from->max, from->sum);
+        break;
+    case SV_TWO_PASS:
+        merge_extexp(&into->mant, &into->expo, from->mant, from->expo);
+        into->max = max_of(into->max, from->max);
+        break;
+    default:
+        if (stage == 0)
+            into->max = max_of(into->max, from->max);
+        else
+            into->sum += from->sum;
+    }
+    return SV_OK;
+}
+
+/* A two-pass row is ordinary when its largest exponent lies where the range reduction
+ * of exp_*.h is exact, with room below for every term that can still reach a normal
+ * output (127 / 1023 binades). */
+static int regular_extexp(double mantissa, double exponent, int is_f64)
 {
     const double hi = is_f64 ? SVF64_NEXACT : SVF32_NEXACT;
     const double lo = is_f64 ? -(SVF64_NEXACT - 1100.0) : -(SVF32_NEXACT - 160.0);
@@ -78,62 +118,20 @@ double sv_extexp_exact_range(int is_f64)
     return is_f64 ? SVF64_NEXACT / SVF64_LOG2E : SVF32_NEXACT / SVF32_LOG2E;
 }
 
-/* float32 */
+/* ------------------------------------------------------------------ float32 */
 #define T float
 #define SFX f32
 #define SV_IS_F64 0
-#define SV_LANES 16
-#define SV_BLOCK 1024
-#define SV_LOWEST (-FLT_MAX)
-#define SV_XLO (-0x1p21f)
-#define SV_ESENTINEL (-0x1p24f)
-#include "softmax_impl.h"
+#define ACTIVE sv_active_f32
+#include "plan_impl.h"
 #undef T
 #undef SFX
 #undef SV_IS_F64
-#undef SV_LANES
-#undef SV_BLOCK
-#undef SV_LOWEST
-#undef SV_XLO
-#undef SV_ESENTINEL
+#undef ACTIVE
 
-/* float64 */
+/* ------------------------------------------------------------------ float64 */
 #define T double
 #define SFX f64
 #define SV_IS_F64 1
-#define SV_LANES 8
-#define SV_BLOCK 1024
-#define SV_LOWEST (-DBL_MAX)
-#define SV_XLO (-0x1p49)
-#define SV_ESENTINEL (-0x1p60)
-#include "softmax_impl.h"
-
-const char *sv_simd_path(void)
-{
-#if SV_DISPATCH
-    __builtin_cpu_init();
-    /* the same tests, in the same order, as the resolver target_clones generates */
-    if (__builtin_cpu_supports("x86-64-v4"))
-        return "x86-64-v4 clone (AVX-512, with AVX2+FMA), picked at load time by target_clones";
-    if (__builtin_cpu_supports("x86-64-v3"))
-        return "x86-64-v3 clone (AVX2+FMA), picked at load time by target_clones";
-    return "x86-64 baseline clone (SSE2), picked at load time by target_clones";
-#elif defined(__AVX512F__)
-    return "compiled for AVX-512 (no run-time dispatch: the build flags fix the ISA)";
-#elif defined(__AVX2__)
-    return "compiled for AVX2 (no run-time dispatch: the build flags fix the ISA)";
-#elif defined(__aarch64__) || defined(__ARM_NEON)
-    return "compiled for ARM NEON (no run-time dispatch)";
-#else
-    return "portable C, the compiler's default vector ISA (no run-time dispatch)";
-#endif
-}
-
-const char *sv_compiler(void)
-{
-#if defined(__VERSION__)
-    return __VERSION__;
-#else
-    return "unknown compiler";
-#endif
-}
+#define ACTIVE sv_active_f64
+#include "plan_impl.h"

@@ -10,14 +10,30 @@
  *   SV_ONLINE                Milakov & Gimelshein 2018 (arXiv:1805.02867):
  *                            running max and running sum; scale                (2 reads, 1 write)
  *
- * Rules: plain C99 + libm, no allocation, no global state, no calls into Python,
- * safe to call from several threads at once.  Every function returns SV_OK or an
- * error code; on error nothing has been written.
+ * Layers: kernels_*.c hold one kernel per pass and instruction set (portable C99, AVX2+FMA,
+ * AVX-512F); dispatch.c picks one kernel table at load time and records the choice;
+ * softmax.c holds the one row plan, below, that every caller goes through.
  *
- * Special values follow scipy.special: a row with a NaN gives NaN; a row with +inf
- * gives NaN (softmax), NaN at the +inf entries and -inf elsewhere (log-softmax), +inf
- * (logsumexp); an all -inf row gives NaN, NaN, -inf; an empty row gives -inf
- * (logsumexp).  Outputs that would be subnormal may be flushed to 0.
+ * The row plan, per algorithm, is a small state API:
+ *   sv_state_init     a fresh state for (algorithm, op)
+ *   sv_accumulate_*   fold a chunk of the row into a state, for each of sv_plan_stages()
+ *                     stages (three-pass: stage 0 the max, stage 1 the sum; others: one)
+ *   sv_merge          merge the states of two chunks of the same stage (associative)
+ *   sv_finalize_*     turn the merged state into what the last pass applies, and the
+ *                     logsumexp; SV_ESPECIAL means "run sv_special_row_* on the whole row"
+ *   sv_finish_*       the last pass on one chunk (softmax or log-softmax)
+ * The whole-row functions, workers= (chunks on threads) and lesson 06's step-through all
+ * use it, so the merge rules exist once.
+ *
+ * Rules: C99 + libm, no allocation, no calls into Python, safe to call from several threads
+ * at once (after sv_select_isa, which runs once at load).  Every function returns SV_OK or
+ * an error code; on error nothing has been written.  Output buffers are written, input
+ * buffers only read.
+ *
+ * Special values follow scipy.special: a row with a NaN gives NaN; a row with +inf gives
+ * NaN (softmax), NaN at the +inf entries and -inf elsewhere (log-softmax), +inf (logsumexp);
+ * an all -inf row gives NaN, NaN, -inf; an empty row gives -inf (logsumexp).  Outputs that
+ * would be subnormal may be flushed to 0.
  *
  * The block between the cdef markers is read by native/build_ffi.py as the cffi
  * declarations, so it holds plain declarations only.
@@ -32,7 +48,9 @@ enum sv_status {
     SV_OK = 0,
     SV_EALGORITHM = 1,   /* unknown algorithm code */
     SV_ENULL = 2,        /* NULL pointer with a non-zero size */
-    SV_EOPTION = 3       /* unknown option (e.g. store mode) */
+    SV_EOPTION = 3,      /* unknown option (op, stage) */
+    SV_ESPECIAL = 4,     /* sv_finalize_*: the row needs sv_special_row_* */
+    SV_EISA = 5          /* sv_select_isa: unknown name, or not supported by this build/CPU */
 };
 
 enum sv_algorithm {
@@ -42,11 +60,10 @@ enum sv_algorithm {
     SV_ONLINE = 3
 };
 
-/* What the three-pass reload kernel stores in its second pass. */
-enum sv_store {
-    SV_STORE_NONE = 0,
-    SV_STORE_EXP = 1,      /* y = exp(x - shift)   (softmax) */
-    SV_STORE_SHIFTED = 2   /* y = x - shift        (log-softmax, as scipy does) */
+enum sv_op {
+    SV_SOFTMAX = 0,
+    SV_LOG_SOFTMAX = 1,
+    SV_LOGSUMEXP = 2
 };
 
 /* Whole rows: x and y are rows * n contiguous elements; out has one per row. */
@@ -57,42 +74,37 @@ int sv_softmax_f64(int algorithm, const double *x, double *y, size_t rows, size_
 int sv_log_softmax_f64(int algorithm, const double *x, double *y, size_t rows, size_t n);
 int sv_logsumexp_f64(int algorithm, const double *x, double *out, size_t rows, size_t n);
 
-/* The passes themselves, on one contiguous chunk.  The row functions above are built
- * from them; Python uses them to split one long row across threads (workers=) and
- * to show each pass in lesson 06.  Partial results are doubles so they can be merged:
- *   max pass          -> max
- *   sum pass          -> sum of exp(x - shift)            (optionally storing, see sv_store)
- *   online pass       -> (max, sum of exp(x - max))
- *   two-pass sum      -> (mantissa, exponent): sum of exp(x) = mantissa * 2^exponent
- * The log-softmax pass computes y = min((x - shift) - shift2, 0): two shifts, so that
- * log(sum) is never absorbed into a much larger max, and the clamp because rounding
- * must not produce a log-probability above 0.
- */
-int sv_max_f32(const float *x, size_t n, double *max_out);
-int sv_sum_exp_f32(const float *x, float *y, size_t n, double shift, int store, double *sum_out);
-int sv_online_f32(const float *x, size_t n, double *max_out, double *sum_out);
-int sv_sum_extexp_f32(const float *x, size_t n, double *mantissa_out, double *exponent_out);
-int sv_scale_f32(const float *y, float *out, size_t n, double factor);
-int sv_exp_scale_f32(const float *x, float *y, size_t n, double shift, double factor);
-int sv_extexp_scale_f32(const float *x, float *y, size_t n, double mantissa, double exponent);
-int sv_shift_f32(const float *x, float *y, size_t n, double shift, double shift2);
-int sv_max_f64(const double *x, size_t n, double *max_out);
-int sv_sum_exp_f64(const double *x, double *y, size_t n, double shift, int store, double *sum_out);
-int sv_online_f64(const double *x, size_t n, double *max_out, double *sum_out);
-int sv_sum_extexp_f64(const double *x, size_t n, double *mantissa_out, double *exponent_out);
-int sv_scale_f64(const double *y, double *out, size_t n, double factor);
-int sv_exp_scale_f64(const double *x, double *y, size_t n, double shift, double factor);
-int sv_extexp_scale_f64(const double *x, double *y, size_t n, double mantissa, double exponent);
-int sv_shift_f64(const double *x, double *y, size_t n, double shift, double shift2);
+/* The row plan (see above).  Fields:
+ *   max        running max (three-pass stage 0, online, two-pass)
+ *   sum        sum of exp(x - max) (three-pass stage 1, online)
+ *   mant, expo two-pass: sum of exp(x) = mant * 2^expo
+ *   lse        set by sv_finalize_*: log(sum(exp(x)))
+ *   shift, scale  set by sv_finalize_*: what the last pass applies */
+typedef struct sv_state {
+    int algorithm;
+    int op;
+    double max;
+    double sum;
+    double mant;
+    double expo;
+    double lse;
+    double shift;
+    double scale;
+} sv_state;
 
-/* Whether a row's partial results are ordinary ones (1) or the row needs the scalar
- * special-value path (0): NaN or inf inputs, or magnitudes outside the range where the
- * kernels' range reduction is exact. */
-int sv_regular_max_sum(double max, double sum);
-int sv_regular_extexp(double mantissa, double exponent, int is_f64);
+int sv_plan_stages(int algorithm);
+int sv_state_init(sv_state *st, int algorithm, int op);
+int sv_merge(sv_state *into, const sv_state *from, int stage);
+/* y: where three-pass reload stores its stage-1 values (NULL otherwise) */
+int sv_accumulate_f32(sv_state *st, int stage, const float *x, float *y, size_t n);
+int sv_accumulate_f64(sv_state *st, int stage, const double *x, double *y, size_t n);
+/* row: the whole row (a row dominated by one entry gets one exact pass over it) */
+int sv_finalize_f32(sv_state *st, const float *row, size_t n);
+int sv_finalize_f64(sv_state *st, const double *row, size_t n);
+int sv_finish_f32(const sv_state *st, const float *x, float *y, size_t n);
+int sv_finish_f64(const sv_state *st, const double *x, double *y, size_t n);
 
-/* One row through the scalar special-value path (double precision, scipy semantics).
- * op: 0 softmax, 1 log-softmax, 2 logsumexp (y unused, result in *lse_out). */
+/* One row through the scalar special-value path (double precision, scipy semantics). */
 int sv_special_row_f32(int op, const float *x, float *y, size_t n, double *lse_out);
 int sv_special_row_f64(int op, const double *x, double *y, size_t n, double *lse_out);
 
@@ -107,9 +119,19 @@ int sv_read_f64(const double *x, size_t n, double *sum_out);
 int sv_copy_f32(const float *x, float *y, size_t n);
 int sv_copy_f64(const double *x, double *y, size_t n);
 
-/* Which compiled code path runs on this CPU, and how the core was compiled. */
-const char *sv_simd_path(void);
-const char *sv_compiler(void);
+/* Kernel dispatch: chosen once at load (the best ISA this build and CPU have, or the
+ * SOFTVIZ_ISA environment variable), recorded in one place.  sv_select_isa(NULL or "")
+ * picks the best; a name ("portable", "avx2", "avx512") forces that path. */
+typedef struct sv_kernel_record {
+    const char *isa;         /* in use */
+    const char *compiled;    /* the ISAs this build has, best last, comma-separated */
+    const char *supported;   /* of those, the ones this CPU can run */
+    const char *requested;   /* the name asked for, "" for the default choice */
+    const char *compiler;
+} sv_kernel_record;
+
+int sv_select_isa(const char *name);
+const sv_kernel_record *sv_kernel_info(void);
 /* cdef-end */
 
 #endif

@@ -14,7 +14,7 @@ pulls in scipy.stats, ``softviz.derive`` sympy), so ``import softviz`` stays fas
 """
 from . import exercises, kernels, numerics, panels, reference
 from ._lazy import lazy_exports
-from .core import ALGORITHMS, log_softmax, logsumexp, native_available, softmax
+from .core import ALGORITHMS, kernel_info, log_softmax, logsumexp, native_available, softmax
 from .panels import lecture_mode
 
 _LAZY_MODULES = ("temperature", "gumbel", "nms", "kde", "derive")
@@ -32,6 +32,7 @@ __all__ = [
     "log_softmax",
     "logsumexp",
     "native_available",
+    "kernel_info",
     "reference",
     "numerics",
     "kernels",

@@ -1,15 +1,21 @@
 """Loads the compiled C core and calls it: the only module that touches ``ffi``/``lib``.
 
 Everything handed to the C functions here is already checked by the callers: a
-C-contiguous 2-D float32 or float64 array of rows.  This module adds the one piece of
-logic that lives on the Python side of the core: splitting long rows across threads
-(``workers=``).  cffi releases the GIL for the duration of each C call, so the
-threads run the kernels truly in parallel; the partial results of the passes are
-merged here with the same rules as in native/softmax.c.
+C-contiguous 2-D float32 or float64 array of rows, and an output array of the right
+shape and dtype.  Output buffers are taken with ``require_writable=True``, so a
+read-only buffer is refused before C could write to it.
+
+Long rows split across threads (``workers=``) go through the C core's row plan
+(``sv_state_init`` / ``sv_accumulate_*`` / ``sv_merge`` / ``sv_finalize_*`` /
+``sv_finish_*``, see native/softviz.h): this module only hands chunks to threads and
+never merges anything itself.  cffi releases the GIL for the duration of each C call,
+so the threads run the kernels truly in parallel.
 """
-import math
+from __future__ import annotations
+
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -18,7 +24,7 @@ try:
     from ._softviz_cffi import ffi, lib
 except ImportError as _exc:  # not compiled: softviz falls back to numpy
     ffi = lib = None
-    LOAD_ERROR = f"{type(_exc).__name__}: {_exc}"
+    LOAD_ERROR: str | None = f"{type(_exc).__name__}: {_exc}"
 else:
     LOAD_ERROR = None
 
@@ -26,17 +32,15 @@ __all__ = [
     "AVAILABLE",
     "LOAD_ERROR",
     "ALGORITHM_CODES",
+    "ISAS",
     "rows",
+    "kernel_info",
+    "select_isa",
     "extexp",
     "extexp_exact_range",
     "read_probe",
     "copy_probe",
-    "simd_path",
-    "compiler",
-    "pass_max",
-    "pass_sum_exp",
-    "pass_online",
-    "pass_sum_extexp",
+    "plan_state",
 ]
 
 AVAILABLE = lib is not None
@@ -47,18 +51,24 @@ ALGORITHM_CODES = {
     "two_pass": 2,
     "online": 3,
 }
+ISAS = ("portable", "avx2", "avx512")
 _OP_CODES = {"softmax": 0, "log_softmax": 1, "logsumexp": 2}
-_STORE_NONE, _STORE_EXP, _STORE_SHIFTED = 0, 1, 2
-# ln 2 split as in native/exp_f64.h: exponent * _LN2_HI is exact for regular rows
-_LN2_HI = float.fromhex("0x1.62e42feep-1")
-_LN2_LO = float.fromhex("0x1.a39ef35793c76p-33")
-_STATUS = {1: "unknown algorithm code", 2: "NULL pointer with a non-zero size", 3: "unknown option"}
+_SV_ESPECIAL = 4
+_STATUS = {1: "unknown algorithm code", 2: "NULL pointer with a non-zero size", 3: "unknown option",
+           4: "row needs the special-value path", 5: "instruction set not available"}
 
 # A chunk smaller than this is not worth a thread hand-off.
 _MIN_CHUNK = 1 << 15
-_CPUS = os.cpu_count() or 1
-_pools = {}
+_pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
+
+
+def _cpus() -> int:
+    # the CPUs this process may run on (affinity, cgroups via sched_getaffinity), not the machine's
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _require():
@@ -71,44 +81,105 @@ def _check(status, name):
         raise RuntimeError(f"softviz C core: {name} returned {status} ({_STATUS.get(status, 'unknown error')})")
 
 
-def _suffix(dtype):
+def _sfx(dtype) -> str:
     return "f32" if dtype == np.float32 else "f64"
 
 
-def _buf(a):
+def _in(a):
     return ffi.from_buffer("float[]" if a.dtype == np.float32 else "double[]", a)
+
+
+def _out(a):
+    # refuses read-only buffers (np.memmap mode 'r', bytes, arrays with writeable=False)
+    return ffi.from_buffer("float[]" if a.dtype == np.float32 else "double[]", a, require_writable=True)
 
 
 def _call(name, *args):
     _check(getattr(lib, name)(*args), name)
 
 
-def rows(op, algorithm, x, workers=1):
-    """Apply ``op`` (softmax, log_softmax, logsumexp) to every row of the 2-D array x."""
+# --------------------------------------------------------------------------- dispatch
+
+def select_isa(name: str | None = None) -> None:
+    """Run the kernels of instruction set ``name`` (None: the best this CPU has).
+
+    Raises ValueError when the name is unknown or this build/CPU cannot run it.  Chosen
+    once at import from ``SOFTVIZ_ISA``; tests call this to cover every path.
+    """
+    _require()
+    if name is not None and name not in ISAS:
+        raise ValueError(f"unknown instruction set {name!r}; choose one of {ISAS}")
+    if lib.sv_select_isa(ffi.NULL if name is None else name.encode()) != 0:
+        info = kernel_info()
+        raise ValueError(f"instruction set {name!r} is not available here (this build and CPU run: "
+                         f"{', '.join(info['supported'])})")
+
+
+def kernel_info() -> dict:
+    """The one record the C dispatcher wrote: the ISA in use, what the build has, compiler."""
+    if lib is None:
+        return {"isa": "numpy fallback (no C core)", "compiled": [], "supported": [], "requested": "",
+                "compiler": None, "load_error": LOAD_ERROR}
+    rec = lib.sv_kernel_info()
+
+    def text(p):
+        return ffi.string(p).decode() if p != ffi.NULL else ""
+
+    def items(p):
+        return [s for s in text(p).split(",") if s]
+
+    return {"isa": text(rec.isa), "compiled": items(rec.compiled), "supported": items(rec.supported),
+            "requested": text(rec.requested), "compiler": text(rec.compiler), "load_error": None}
+
+
+def _select_from_environment():
+    wanted = os.environ.get("SOFTVIZ_ISA", "").strip().lower()
+    try:
+        select_isa(wanted or None)
+    except ValueError as exc:
+        select_isa(None)
+        warnings.warn(f"softviz: SOFTVIZ_ISA={wanted!r} ignored: {exc}", RuntimeWarning, stacklevel=3)
+
+
+if AVAILABLE:
+    _select_from_environment()
+
+
+# --------------------------------------------------------------------------- rows
+
+def rows(op: str, algorithm: str, x: np.ndarray, out: np.ndarray | None = None, workers: int = 1) -> np.ndarray:
+    """Apply ``op`` (softmax, log_softmax, logsumexp) to every row of the 2-D array x.
+
+    ``out``, when given, is a C-contiguous array of the result's shape and dtype (it may
+    be x itself); otherwise a new one is made.
+    """
     _require()
     nrows, n = x.shape
-    out = np.empty(nrows if op == "logsumexp" else x.shape, dtype=x.dtype)
+    if out is None:
+        out = np.empty(nrows if op == "logsumexp" else x.shape, dtype=x.dtype)
     if x.size == 0:
         if op == "logsumexp":
             out.fill(-np.inf)
         return out
-    code, sfx = ALGORITHM_CODES[algorithm], _suffix(x.dtype)
-    workers = min(workers, _CPUS, max(1, n // _MIN_CHUNK) if nrows == 1 else nrows)
+    code, sfx = ALGORITHM_CODES[algorithm], _sfx(x.dtype)
+    workers = min(workers, _cpus(), max(1, n // _MIN_CHUNK) if nrows == 1 else nrows)
+    xb, ob = _in(x), _out(out)
     if workers <= 1:
-        _call(f"sv_{op}_{sfx}", code, _buf(x), _buf(out), nrows, n)
+        _call(f"sv_{op}_{sfx}", code, xb, ob, nrows, n)
     elif nrows >= workers:
         # many rows: whole rows per thread, bit-identical to one thread
         bounds = np.linspace(0, nrows, workers + 1).astype(int)
-        jobs = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        spans = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        per_row = 1 if op == "logsumexp" else n
 
         def run(span):
             a, b = span
-            _call(f"sv_{op}_{sfx}", code, _buf(x[a:b]), _buf(out[a:b]), b - a, n)
+            _call(f"sv_{op}_{sfx}", code, xb + a * n, ob + a * per_row, b - a, n)
 
-        list(_pool(workers).map(run, jobs))
+        list(_pool(workers).map(run, spans))
     else:
         for r in range(nrows):
-            _split_row(op, algorithm, x[r], None if op == "logsumexp" else out[r], out, r, workers)
+            _split_row(op, code, sfx, x[r], out, r, workers)
     return out
 
 
@@ -119,177 +190,97 @@ def _pool(workers):
         return _pools[workers]
 
 
-def _chunks(n, workers):
-    # chunk edges on multiples of 64 elements keep each thread on its own cache lines
+def chunks(n: int, workers: int) -> list[tuple[int, int]]:
+    """Chunk edges for ``workers`` threads, on multiples of 64 elements (own cache lines)."""
     step = -(-n // workers)
     step = -(-step // 64) * 64
     return [(a, min(n, a + step)) for a in range(0, n, step)]
 
 
-def _split_row(op, algorithm, x, y, out, r, workers):
-    """One long row across threads: accumulate per chunk, merge, then scale per chunk."""
-    sfx, pool, chunks = _suffix(x.dtype), _pool(workers), _chunks(x.shape[0], workers)
-    lib_fn = lambda name: getattr(lib, f"sv_{name}_{sfx}")  # noqa: E731
-    xb = _buf(x)
-    yb = _buf(y) if y is not None else None
-
-    def each(fn):
-        return list(pool.map(fn, chunks))
-
-    def two_doubles(name, *extra):
-        def fn(span):
+def _split_row(op, code, sfx, x, out, r, workers):
+    """One long row across threads, through the C row plan: accumulate chunks, merge, finish."""
+    n = x.shape[0]
+    pool, spans = _pool(workers), chunks(n, workers)
+    xb = _in(x)
+    yb = _out(out[r]) if op != "logsumexp" else ffi.NULL
+    state = ffi.new("sv_state *")
+    _call("sv_state_init", state, code, _OP_CODES[op])
+    accumulate, finalize, finish = (getattr(lib, f"sv_{f}_{sfx}") for f in ("accumulate", "finalize", "finish"))
+    for stage in range(lib.sv_plan_stages(code)):
+        def part(span, stage=stage):
             a, b = span
-            pa, pb = ffi.new("double *"), ffi.new("double *")
-            _check(lib_fn(name)(xb + a, *extra, b - a, pa, pb), name)
-            return pa[0], pb[0]
-        return fn
+            st = ffi.new("sv_state *", state[0])   # the merged state so far: fixed max for stage 1
+            _check(accumulate(st, stage, xb + a, yb + a if yb != ffi.NULL else ffi.NULL, b - a), "accumulate")
+            return st
 
-    if algorithm == "two_pass":
-        mant, expo = _merge_extexp(each(two_doubles("sum_extexp")))
-        regular = bool(lib.sv_regular_extexp(mant, expo, int(sfx == "f64")))
-        lse = expo * _LN2_HI + (expo * _LN2_LO + math.log(mant)) if regular else None
-    elif algorithm == "online":
-        mx, s = _merge_online(each(two_doubles("online")))
-        regular = bool(lib.sv_regular_max_sum(mx, s))
-        lse = mx + math.log(s) if regular else None
-    else:
-        def max_fn(span):
-            a, b = span
-            p = ffi.new("double *")
-            _check(lib_fn("max")(xb + a, b - a, p), "max")
-            return p[0]
-
-        mx = max(each(max_fn))
-        regular = math.isfinite(mx)
-        store = _STORE_NONE
-        if algorithm == "three_pass_reload" and op != "logsumexp":
-            store = _STORE_EXP if op == "softmax" else _STORE_SHIFTED
-        if regular:
-            def sum_fn(span):
-                a, b = span
-                p = ffi.new("double *")
-                _check(lib_fn("sum_exp")(xb + a, yb + a if store else ffi.NULL, b - a, mx, store, p), "sum_exp")
-                return p[0]
-
-            s = math.fsum(each(sum_fn))
-            regular = bool(lib.sv_regular_max_sum(mx, s))
-        lse = mx + math.log(s) if regular else None
-
-    if not regular:
+        parts = list(pool.map(part, spans))
+        merged = parts[0]
+        for p in parts[1:]:
+            _call("sv_merge", merged, p, stage)
+        state = merged
+    status = finalize(state, xb, n)
+    if status == _SV_ESPECIAL:
         # NaN/inf or out-of-range rows are rare: the scalar special path, one thread
-        p = ffi.new("double *")
-        _check(lib_fn("special_row")(_OP_CODES[op], xb, yb if yb is not None else ffi.NULL, x.shape[0], p),
-               "special_row")
+        lse = ffi.new("double *")
+        _call(f"sv_special_row_{sfx}", _OP_CODES[op], xb, yb, n, lse)
         if op == "logsumexp":
-            out[r] = p[0]
+            out[r] = lse[0]
         return
+    _check(status, "finalize")
     if op == "logsumexp":
-        out[r] = lse
+        out[r] = state.lse
         return
-
-    if op == "log_softmax":
-        if algorithm == "three_pass_reload":
-            shifts, src = (0.0, math.log(s)), yb
-        elif algorithm == "two_pass":
-            shifts, src = (expo * _LN2_HI, expo * _LN2_LO + math.log(mant)), xb
-        else:
-            shifts, src = (mx, math.log(s)), xb
-        job = lambda a, b: lib_fn("shift")(src + a, yb + a, b - a, *shifts)  # noqa: E731
-    elif algorithm == "two_pass":
-        job = lambda a, b: lib_fn("extexp_scale")(xb + a, yb + a, b - a, mant, expo)  # noqa: E731
-    elif algorithm == "three_pass_reload":
-        job = lambda a, b: lib_fn("scale")(yb + a, yb + a, b - a, 1.0 / s)  # noqa: E731
-    else:
-        job = lambda a, b: lib_fn("exp_scale")(xb + a, yb + a, b - a, mx, 1.0 / s)  # noqa: E731
-    for status in each(lambda span: job(*span)):
-        _check(status, "final pass")
+    for status in pool.map(lambda span: finish(state, xb + span[0], yb + span[0], span[1] - span[0]), spans):
+        _check(status, "finish")
 
 
-def _merge_online(parts):
-    """Milakov & Gimelshein's merge of (max, sum) states, as sv_merge_online in C."""
-    m_acc, s_acc = parts[0]
-    for m, s in parts[1:]:
-        mn = m if m > m_acc else m_acc
-        s_acc = s_acc * math.exp(m_acc - mn) + s * math.exp(m - mn)
-        m_acc = mn
-    return m_acc, s_acc
+def plan_state(algorithm: str, x: np.ndarray, op: str = "softmax", shift: float | None = None) -> dict:
+    """The C row plan's state after accumulating the 1-D row x through every stage.
+
+    Keys: ``max``, ``sum`` (three-pass, online), ``mantissa``, ``exponent`` (two-pass),
+    plus ``lse`` and ``special`` (True when the row takes the scalar special path).
+    ``shift`` replaces the max the three-pass sum stage subtracts (a prefix of a row
+    is summed against the whole row's max).
+    """
+    _require()
+    code, sfx = ALGORITHM_CODES[algorithm], _sfx(x.dtype)
+    st = ffi.new("sv_state *")
+    _call("sv_state_init", st, code, _OP_CODES[op])
+    scratch = np.empty_like(x) if algorithm == "three_pass_reload" else None
+    xb = _in(x)
+    for stage in range(lib.sv_plan_stages(code)):
+        if stage == 1 and shift is not None:
+            st.max = shift
+        _call(f"sv_accumulate_{sfx}", st, stage, xb, _out(scratch) if scratch is not None else ffi.NULL, x.size)
+    status = getattr(lib, f"sv_finalize_{sfx}")(st, xb, x.size)
+    return {"max": st.max, "sum": st.sum, "mantissa": st.mant, "exponent": st.expo,
+            "lse": st.lse if status == 0 else None, "special": status == _SV_ESPECIAL}
 
 
-def _merge_extexp(parts):
-    """Two-pass merge of (mantissa, exponent) states, as sv_merge_extexp in C."""
-    def pow2(k):
-        if math.isnan(k):
-            return k
-        return 0.0 if k < -1100.0 else math.ldexp(1.0, int(k))
+# --------------------------------------------------------------------------- teaching, probes
 
-    m_acc, e_acc = parts[0]
-    for m, e in parts[1:]:
-        en = e if e > e_acc else e_acc
-        m_acc = m_acc * pow2(e_acc - en) + m * pow2(e - en)
-        e_acc = en
-    return m_acc, e_acc
-
-
-def extexp(x):
+def extexp(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mantissa, exponent) arrays with exp(x) = mantissa * 2**exponent, from the C core."""
     _require()
     mant, expo = np.empty_like(x), np.empty_like(x)
     if x.size:
-        _call(f"sv_extexp_{_suffix(x.dtype)}", _buf(x), _buf(mant), _buf(expo), x.size)
+        _call(f"sv_extexp_{_sfx(x.dtype)}", _in(x), _out(mant), _out(expo), x.size)
     return mant, expo
 
 
-def extexp_exact_range(dtype):
+def extexp_exact_range(dtype) -> float:
     """Largest |x| for which the kernels' range reduction x - n ln 2 is exact."""
     _require()
     return float(lib.sv_extexp_exact_range(int(dtype == np.float64)))
 
 
-def _doubles_out(name, x, *, y=None, extra=(), outs=1):
-    """Call ``sv_<name>_<f32|f64>(x, [y,] n, *extra, double *out...)``; return the outputs."""
+def read_probe(x: np.ndarray) -> float:
     _require()
-    ps = [ffi.new("double *") for _ in range(outs)]
-    head = (_buf(x),) if y is None else (_buf(x), y)
-    _call(f"sv_{name}_{_suffix(x.dtype)}", *head, x.size, *extra, *ps)
-    return ps[0][0] if outs == 1 else tuple(p[0] for p in ps)
+    p = ffi.new("double *")
+    _call(f"sv_read_{_sfx(x.dtype)}", _in(x), x.size, p)
+    return p[0]
 
 
-def read_probe(x):
-    return _doubles_out("read", x)
-
-
-def copy_probe(x, out):
+def copy_probe(x: np.ndarray, out: np.ndarray) -> None:
     _require()
-    _call(f"sv_copy_{_suffix(x.dtype)}", _buf(x), _buf(out), x.size)
-
-
-def simd_path():
-    return ffi.string(lib.sv_simd_path()).decode() if lib is not None else "numpy fallback (no C core)"
-
-
-def compiler():
-    return ffi.string(lib.sv_compiler()).decode() if lib is not None else None
-
-
-# -- single passes on one chunk, for lesson 06's step-through and its tests --------------
-# Each returns the pass's partial result as the C core hands it to the row functions
-# (doubles), for a 1-D C-contiguous float32/float64 array (a prefix of a row, say).
-
-def pass_max(x):
-    """The max pass (sv_max_*): the largest element, -inf for an empty chunk."""
-    return _doubles_out("max", x)
-
-
-def pass_sum_exp(x, shift):
-    """The sum pass of three-pass (sv_sum_exp_*, storing nothing): sum of exp(x - shift)."""
-    return _doubles_out("sum_exp", x, y=ffi.NULL, extra=(float(shift), _STORE_NONE))
-
-
-def pass_online(x):
-    """The online pass (sv_online_*): (running max, running sum of exp(x - max))."""
-    return _doubles_out("online", x, outs=2)
-
-
-def pass_sum_extexp(x):
-    """The two-pass first pass (sv_sum_extexp_*): (mantissa, exponent) of sum(exp(x))."""
-    return _doubles_out("sum_extexp", x, outs=2)
+    _call(f"sv_copy_{_sfx(x.dtype)}", _in(x), _out(out), x.size)

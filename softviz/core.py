@@ -15,16 +15,21 @@ Results agree with ``scipy.special`` (special values included); the differences 
 the default axis (-1 here) and an empty axis, which gives an empty softmax here where
 scipy raises.  Without the compiled core the same functions run in numpy.
 """
+from __future__ import annotations
+
 import math
 import numbers
 import warnings
+from typing import Any, Union
 
 import numpy as np
 
 from . import _native, reference
 from ._args import positive_real
 
-__all__ = ["ALGORITHMS", "softmax", "log_softmax", "logsumexp", "native_available"]
+__all__ = ["ALGORITHMS", "softmax", "log_softmax", "logsumexp", "native_available", "kernel_info"]
+
+Axis = Union[int, tuple, None]
 
 ALGORITHMS = ("three_pass_reload", "three_pass_recompute", "two_pass", "online")
 
@@ -44,7 +49,7 @@ _FALLBACK = {
 }
 
 
-def native_available():
+def native_available() -> bool:
     """True when the compiled C core is loaded (False means the numpy fallback runs).
 
     Used in: notebooks/00_start_here.ipynb, notebooks/06_two_pass.ipynb.
@@ -52,7 +57,21 @@ def native_available():
     return _native.AVAILABLE
 
 
-def softmax(x, axis=-1, *, algorithm="two_pass", temperature=1.0, workers=1):
+def kernel_info() -> dict:
+    """Which kernels run, from the one record the C dispatcher wrote at load time.
+
+    Keys: ``isa`` (the instruction set in use: "portable", "avx2" or "avx512"),
+    ``compiled`` (the ones this build has), ``supported`` (the ones this CPU can run),
+    ``requested`` (the ``SOFTVIZ_ISA`` value honoured, "" for the default choice),
+    ``compiler``, ``load_error`` (why the C core did not load, or None).
+
+    Used in: notebooks/06_two_pass.ipynb, softviz.bench.
+    """
+    return _native.kernel_info()
+
+
+def softmax(x: Any, axis: Axis = -1, *, algorithm: str = "two_pass", temperature: float = 1.0,
+            workers: int = 1, out: np.ndarray | None = None) -> np.ndarray:
     """softmax(x / temperature) along ``axis``, computed by the C core.
 
     Parameters
@@ -66,41 +85,57 @@ def softmax(x, axis=-1, *, algorithm="two_pass", temperature=1.0, workers=1):
         Which kernel to run; all give the same result up to rounding.
     temperature : float
         Finite and > 0.
+        Finite and > 0.  However small, the result is the limit it should be (uniform
+        over the largest entries): rows are shifted by their max before dividing when
+        x / temperature would overflow.
     workers : int
         Threads to split long rows across (the passes' partial results merge
         associatively, lesson 06).  Results equal the one-thread result up to rounding.
+    out : numpy.ndarray, optional
+        Where to write the result: an array of the result's shape and dtype (``out=x``
+        computes in place).  A C-contiguous float32/float64 ``out`` along the last axis is
+        written by the kernels directly, so repeated calls allocate nothing.
 
     Used in: notebooks/00_start_here.ipynb and every lesson.
     """
-    return _apply("softmax", x, axis, algorithm, temperature, workers, False)
+    return _apply("softmax", x, axis, algorithm, temperature, workers, False, out)
 
 
-def log_softmax(x, axis=-1, *, algorithm="two_pass", temperature=1.0, workers=1):
+def log_softmax(x: Any, axis: Axis = -1, *, algorithm: str = "two_pass", temperature: float = 1.0,
+                workers: int = 1, out: np.ndarray | None = None) -> np.ndarray:
     """log(softmax(x / temperature)) computed as x - logsumexp(x), never via log(softmax).
 
-    Same arguments as :func:`softmax`.  Used in: notebooks/01_overflow.ipynb,
+    Same arguments as :func:`softmax`.  An entry that holds the whole sum in the output
+    precision gets exactly 0.  Used in: notebooks/01_overflow.ipynb,
     notebooks/06_two_pass.ipynb.
     """
-    return _apply("log_softmax", x, axis, algorithm, temperature, workers, False)
+    return _apply("log_softmax", x, axis, algorithm, temperature, workers, False, out)
 
 
-def logsumexp(x, axis=-1, *, keepdims=False, algorithm="two_pass", workers=1):
+def logsumexp(x: Any, axis: Axis = -1, *, keepdims: bool = False, algorithm: str = "two_pass",
+              workers: int = 1) -> np.ndarray:
     """log(sum(exp(x))) along ``axis``; an empty axis gives -inf (as scipy).
 
-    Same arguments as :func:`softmax` (no temperature), plus ``keepdims``.
+    Same arguments as :func:`softmax` (no temperature), plus ``keepdims``.  Where one
+    entry dominates, the rest of the sum goes through log1p, so results near 0 keep
+    their relative accuracy (as in scipy).
     Used in: notebooks/01_overflow.ipynb, notebooks/05_kde_regimes.ipynb.
     """
-    return _apply("logsumexp", x, axis, algorithm, 1.0, workers, keepdims)
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise TypeError(f"keepdims must be a bool, got {type(keepdims).__name__}")
+    return _apply("logsumexp", x, axis, algorithm, 1.0, workers, bool(keepdims), None)
 
 
-def _apply(op, x, axis, algorithm, temperature, workers, keepdims):
+def _apply(op, x, axis, algorithm, temperature, workers, keepdims, out):
     _check_algorithm(algorithm)
     _check_temperature(temperature)
     _check_workers(workers)
     arr, out_dtype = _as_real_array(x)
-    if temperature != 1.0:
-        arr = arr / arr.dtype.type(temperature)
     axes = _normalize_axes(axis, arr.ndim)
+    if out is not None:
+        _check_out(out, arr.shape, out_dtype)
+    if temperature != 1.0:
+        arr = _divide_by_temperature(arr, float(temperature), axes)
 
     # bring the reduced axes to the end and flatten them into one row length
     nkept = arr.ndim - len(axes)
@@ -115,8 +150,11 @@ def _apply(op, x, axis, algorithm, temperature, workers, keepdims):
     else:
         rows = np.empty((math.prod(kept_shape), n), arr.dtype)
 
+    direct = _direct_out(out, rows, perm, out_dtype, algorithm)
     if _native.AVAILABLE:
-        res = _native.rows(op, algorithm, rows, workers)
+        res = _native.rows(op, algorithm, rows, direct, workers)
+        if direct is not None:
+            return out
     elif op == "logsumexp":
         res = _FALLBACK[op](rows, axis=-1)
     else:
@@ -130,7 +168,52 @@ def _apply(op, x, axis, algorithm, temperature, workers, keepdims):
         res = res.reshape(arr.shape)
         if perm is not None:
             res = res.transpose(np.argsort(perm))
+    if out is not None:
+        np.copyto(out, res, casting="unsafe")
+        return out
     return np.asarray(res.astype(out_dtype, copy=False))
+
+
+def _check_out(out, shape, dtype):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}, the result has shape {shape}")
+    if out.dtype != dtype:
+        raise TypeError(f"out has dtype {out.dtype}, the result has dtype {dtype}")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+
+
+def _direct_out(out, rows, perm, out_dtype, algorithm):
+    """``out`` as the kernels' output rows when it can be written directly, else None."""
+    if out is None or perm is not None or out.dtype != rows.dtype or out_dtype != rows.dtype:
+        return None
+    if not out.flags.c_contiguous or out.size != rows.size:
+        return None
+    view = out.reshape(rows.shape)
+    if np.shares_memory(view, rows):
+        # in place works when out is exactly x: every pass reads x[i] before y[i] is written,
+        # except three-pass reload, whose stored exps would overwrite x before a
+        # special-value row or log1p correction could read it again
+        same = view.__array_interface__["data"][0] == rows.__array_interface__["data"][0]
+        if not same or algorithm == "three_pass_reload":
+            return None
+    return view
+
+
+def _divide_by_temperature(arr, t, axes):
+    """arr / t, or (arr - max) / t per row where arr / t would overflow: softmax is shift
+    invariant, and shifted logits are <= 0, so the limit (uniform over the argmax set)
+    comes out however small t is."""
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        scaled = (arr / np.float64(t)).astype(arr.dtype)
+        if np.array_equal(np.isfinite(scaled), np.isfinite(arr)):
+            return scaled
+        m = np.max(arr, axis=axes, keepdims=True) if axes else arr
+        ok = np.isfinite(m)
+        shifted = np.where(ok, arr.astype(np.float64) - np.where(ok, m, 0.0), arr)
+        return (shifted / np.float64(t)).astype(arr.dtype)
 
 
 def _check_algorithm(algorithm):

@@ -125,24 +125,41 @@ def copy_probe(x, out):
     _probe_array(out, "copy_probe")
     if out.dtype != x.dtype or out.size != x.size:
         raise ValueError("copy_probe needs out with the same dtype and size as x")
+    if not out.flags.writeable:
+        raise ValueError("copy_probe needs a writable out (this one is read-only)")
     _native.copy_probe(x, out)
 
 
+_ISA_TEXT = {
+    "avx512": "AVX-512F kernels (16 float32 / 8 float64 lanes)",
+    "avx2": "AVX2+FMA kernels (8 float32 / 4 float64 lanes)",
+    "portable": "portable C99 kernels (the compiler's auto-vectorization)",
+}
+
+
 def simd_path():
-    """Which compiled code path runs on this CPU (e.g. the AVX2+FMA clone).
+    """Which kernels run on this CPU, in words (from ``softviz.kernel_info()``).
 
     Used in: softviz.bench, notebooks/06_two_pass.ipynb.
     """
-    return _native.simd_path()
+    info = _native.kernel_info()
+    if not _native.AVAILABLE:
+        return info["isa"]
+    how = f"forced by SOFTVIZ_ISA={info['requested']}" if info["requested"] else "picked at load by CPU detection"
+    return f"{_ISA_TEXT.get(info['isa'], info['isa'])}, {how}"
 
 
 def build_info():
     """How the core was built and what it runs on: compiler, code path, platform."""
+    info = _native.kernel_info()
     return {
         "native": _native.AVAILABLE,
         "load_error": _native.LOAD_ERROR,
-        "simd_path": _native.simd_path(),
-        "compiler": _native.compiler(),
+        "simd_path": simd_path(),
+        "isa": info["isa"],
+        "isas_compiled": ",".join(info["compiled"]),
+        "isas_supported": ",".join(info["supported"]),
+        "compiler": info["compiler"],
         "machine": platform.machine(),
         "python": sys.version.split()[0],
         "numpy": np.__version__,
@@ -483,12 +500,14 @@ def c_accumulators(x, algorithm, shift=None):
     if arr.dtype.kind not in "fiub" or arr.ndim != 1:
         raise ValueError("c_accumulators needs a 1-D array of real numbers")
     row = np.ascontiguousarray(arr, dtype=np.float32 if arr.dtype == np.float32 else np.float64)
+    if shift is not None and not algorithm.startswith("three_pass"):
+        raise ValueError("shift applies to the three-pass algorithms only")
+    if row.size == 0:
+        # nothing accumulated yet: the start values the trace shows
+        if algorithm == "two_pass":
+            return {"mantissa": 0.0, "exponent": -math.inf}
+        return {"max": float(np.finfo(row.dtype).min) if algorithm == "online" else -math.inf, "sum": 0.0}
+    state = _native.plan_state(algorithm, row, shift=None if shift is None else float(shift))
     if algorithm == "two_pass":
-        mant, expo = _native.pass_sum_extexp(row)
-        return {"mantissa": mant, "exponent": expo}
-    if algorithm == "online":
-        mx, s = _native.pass_online(row)
-        return {"max": mx, "sum": s}
-    mx = _native.pass_max(row)
-    sh = mx if shift is None else float(shift)
-    return {"max": mx, "sum": _native.pass_sum_exp(row, sh)}
+        return {"mantissa": state["mantissa"], "exponent": state["exponent"]}
+    return {"max": state["max"], "sum": state["sum"]}

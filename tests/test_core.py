@@ -75,7 +75,7 @@ def test_reference_values(algorithm, dtype):
 def test_default_algorithm_is_two_pass(monkeypatch):
     seen = []
     real = core._native.rows
-    monkeypatch.setattr(core._native, "rows", lambda op, alg, x, w: seen.append(alg) or real(op, alg, x, w))
+    monkeypatch.setattr(core._native, "rows", lambda op, alg, x, out, w: seen.append(alg) or real(op, alg, x, out, w))
     if not softviz.native_available():
         pytest.skip("the numpy fallback has no algorithms to choose")
     softviz.softmax([1.0, 2.0])

@@ -5,16 +5,12 @@ What "the trace agrees with the C core" means here, precisely:
 
 * The max and the two-pass exponent E are exact operations (a comparison, a
   max of integers), so they must agree exactly, for every prefix.
-* Sums are rounded. Where the C code handles the elements one after another in
-  the same order as the trace -- prefixes shorter than its SIMD lane count
-  (SV_LANES in native/softmax.c: 16 for float32, 8 for float64), which run the
-  scalar tail loop of one lane -- the trace does the same operations on the
-  same operands in the same precision, so we require bit-for-bit equality (the
-  exp split itself is the C core's own).
-* For longer prefixes the C code sums in 16 (8) lanes and merges the lanes in
-  double, a different order: both are then within (k - 1) eps of the exact sum
-  of k positive terms (each term's own rounding is common to both), so they
-  must agree to 2 k eps relative.
+* Sums are rounded.  The C kernels sum in SIMD lanes (masked vector steps even
+  for a short prefix) and fold the lanes in double, in another order than the
+  trace, and their exp uses fused multiply-adds: each term may differ from the
+  trace's by an ulp or two of its own rounding, and each sum is within (k - 1)
+  eps of the exact sum of its k positive terms, so the two must agree to
+  (k + 4) eps relative.  Every instruction set the machine has is checked.
 """
 from __future__ import annotations
 
@@ -34,7 +30,6 @@ from softviz.panels.step_through import VECTORS
 
 needs_native = pytest.mark.skipif(not softviz.native_available(), reason="the C core is not compiled")
 
-LANES = {np.float32: 16, np.float64: 8}  # SV_LANES of native/softmax.c
 ROWS = {
     "normal": lambda rng: 3.0 * rng.standard_normal(16),
     "rising": lambda rng: np.sort(3.0 * rng.standard_normal(16)),
@@ -146,10 +141,7 @@ def test_trace_rejects_unknown_algorithm_listing_them():
 # -- the trace against the compiled passes --------------------------------------------------
 
 def _assert_sum_agrees(mirror, c, k, dtype):
-    if k < LANES[dtype]:
-        assert mirror == c, f"prefix {k}: trace {mirror!r} != C {c!r} (same operations, same order)"
-    else:
-        assert abs(mirror - c) <= 2 * k * np.finfo(dtype).eps * abs(c), f"prefix {k}: {mirror!r} vs {c!r}"
+    assert abs(mirror - c) <= (k + 4) * np.finfo(dtype).eps * abs(c), f"prefix {k}: {mirror!r} vs {c!r}"
 
 
 @needs_native
@@ -216,10 +208,6 @@ def test_trace_result_matches_the_c_core(algorithm, dtype):
     t = kernels.trace_softmax(x, algorithm)
     # the last pass is elementwise and identical; only the sum feeding it may differ (above)
     np.testing.assert_allclose(t.y, y, rtol=4 * 16 * np.finfo(dtype).eps, atol=0)
-    short = x[: LANES[dtype] - 1]
-    if algorithm in ("two_pass", "online"):  # scalar path in C: the same numbers exactly
-        np.testing.assert_array_equal(kernels.trace_softmax(short, algorithm).y,
-                                      softviz.softmax(short, algorithm=algorithm))
 
 
 @needs_native
