@@ -14,13 +14,24 @@
 #define EXPNEG PK_CAT(sv_expneg, SFX)
 #define POW2I PK_CAT(sv_pow2i, SFX)
 
+/* one running max per lane: a plain `reduction(max:)` over a select does not vectorize
+ * with every compiler (clang refuses it), independent lanes do */
 static T PK(max)(const T *x, size_t n)
 {
-    T m = -(T)INFINITY;
-#pragma omp simd reduction(max : m)
-    for (size_t i = 0; i < n; i++)
-        m = x[i] > m ? x[i] : m;
-    return m;
+    T m[PK_LANES], r = -(T)INFINITY;
+    size_t i = 0;
+    for (size_t j = 0; j < PK_LANES; j++)
+        m[j] = -(T)INFINITY;
+    for (; i + PK_LANES <= n; i += PK_LANES) {
+#pragma omp simd
+        for (size_t j = 0; j < PK_LANES; j++)
+            m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
+    }
+    for (; i < n; i++)
+        r = x[i] > r ? x[i] : r;
+    for (size_t j = 0; j < PK_LANES; j++)
+        r = m[j] > r ? m[j] : r;
+    return r;
 }
 
 static double PK(sum_exp)(const T *x, T *y, size_t n, T s)

@@ -1,4 +1,11 @@
-"""The C harness native/tests/test_softmax.c, built and run plain and under sanitizers."""
+"""The C harness native/tests/test_softmax.c: built and run plain, under sanitizers,
+with clang, and cross-compiled for aarch64 and run under qemu-user.
+
+The harness itself runs every test once per instruction set the build and CPU have
+(portable, AVX2, AVX-512).  .ci/run installs clang, the aarch64 cross compiler and
+qemu-user and sets SOFTVIZ_REQUIRE_CROSS=1, so there a missing tool fails the run;
+elsewhere those two checks are skipped with the reason.
+"""
 import os
 import shutil
 import subprocess
@@ -11,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NATIVE = ROOT / "native"
 FLAGS = ["-std=c99", "-O2", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math",
          "-ffp-contract=fast", "-Wall", "-Wextra", "-Werror"]
+SOURCES = ["softmax.c", "dispatch.c", "kernels_portable.c", "kernels_avx2.c", "kernels_avx512.c"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
 
 
@@ -24,24 +32,64 @@ def _compiler(native_required):
     return path
 
 
-def _build(tmp_path, cc, extra, native_dir=NATIVE):
-    exe = tmp_path / "test_softmax"
-    cmd = [cc, *FLAGS, *extra, f"-I{native_dir}", str(native_dir / "softmax.c"),
+def _build(tmp_path, cc, extra, native_dir=NATIVE, name="test_softmax"):
+    exe = tmp_path / name
+    cmd = [cc, *FLAGS, *extra, f"-I{native_dir}", *(str(native_dir / src) for src in SOURCES),
            str(native_dir / "tests" / "test_softmax.c"), "-lm", "-o", str(exe)]
     build = subprocess.run(cmd, capture_output=True, text=True)
     return exe, build, " ".join(cmd)
 
 
-def _run(exe, env=None):
-    return subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=600)
+def _run(exe, env=None, runner=()):
+    return subprocess.run([*runner, str(exe)], capture_output=True, text=True, env=env, timeout=900)
+
+
+def _cross_required():
+    return os.environ.get("SOFTVIZ_REQUIRE_CROSS", "") not in ("", "0")
+
+
+def _tool(name):
+    path = shutil.which(name)
+    if path is None:
+        if _cross_required():
+            pytest.fail(f"{name} not found, but SOFTVIZ_REQUIRE_CROSS=1 (.ci/run installs it)")
+        pytest.skip(f"{name} is not installed (.ci/run installs it)")
+    return path
+
+
+def _assert_all_passed(run):
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert " 0 failed" in run.stdout.splitlines()[-1]
 
 
 def test_c_harness(tmp_path, native_required):
     exe, build, cmd = _build(tmp_path, _compiler(native_required), [])
     assert build.returncode == 0, f"build failed:\n{cmd}\n{build.stderr}"
     run = _run(exe)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert " 0 failed" in run.stdout.splitlines()[-1]
+    _assert_all_passed(run)
+    # every instruction set this CPU has was exercised
+    import softviz
+
+    for isa in softviz.kernel_info()["supported"]:
+        assert f"{isa}: done" in run.stdout
+
+
+def test_c_harness_clang(tmp_path):
+    clang = _tool("clang")
+    exe, build, cmd = _build(tmp_path, clang, [], name="test_softmax_clang")
+    assert build.returncode == 0, f"clang build failed:\n{cmd}\n{build.stderr}"
+    _assert_all_passed(_run(exe))
+
+
+def test_c_harness_aarch64_under_qemu(tmp_path):
+    """The portable kernels on ARM: cross-compiled, run under qemu-user."""
+    cc = _tool("aarch64-linux-gnu-gcc")
+    qemu = _tool("qemu-aarch64")
+    exe, build, cmd = _build(tmp_path, cc, ["-static"], name="test_softmax_aarch64")
+    assert build.returncode == 0, f"aarch64 build failed:\n{cmd}\n{build.stderr}"
+    run = _run(exe, runner=(qemu,))
+    _assert_all_passed(run)
+    assert "portable: done" in run.stdout and "avx2: not supported" in run.stdout
 
 
 def test_c_harness_sanitized(tmp_path, native_required):
@@ -55,20 +103,19 @@ def test_c_harness_sanitized(tmp_path, native_required):
             pytest.skip(f"this compiler cannot build with -fsanitize=address,undefined:\n{build.stderr}")
         pytest.fail(f"sanitized build failed:\n{cmd}\n{build.stderr}")
     run = _run(exe, env)
-    assert run.returncode == 0, run.stdout + run.stderr
+    _assert_all_passed(run)
     assert "runtime error" not in run.stderr and "AddressSanitizer" not in run.stderr, run.stderr
-    assert " 0 failed" in run.stdout.splitlines()[-1]
 
 
 def test_harness_catches_a_broken_kernel(tmp_path, native_required):
-    """The harness can fail: build it against a core whose two-pass scale is off by 1 %."""
+    """The harness can fail: build it against a core whose softmax scale is off by 1 %."""
     cc = _compiler(native_required)
     broken = tmp_path / "native"
     shutil.copytree(NATIVE, broken)
-    impl = broken / "softmax_impl.h"
+    impl = broken / "plan_impl.h"
     text = impl.read_text()
-    assert "const T f = (T)(1.0 / mantissa)" in text
-    impl.write_text(text.replace("const T f = (T)(1.0 / mantissa)", "const T f = (T)(1.01 / mantissa)"))
+    assert "st->scale = 1.0 / st->sum;" in text
+    impl.write_text(text.replace("st->scale = 1.0 / st->sum;", "st->scale = 1.01 / st->sum;"))
     exe, build, cmd = _build(tmp_path, cc, [], native_dir=broken)
     assert build.returncode == 0, f"build failed:\n{cmd}\n{build.stderr}"
     run = _run(exe)

@@ -2,8 +2,12 @@
  * test_softmax.c - C unit tests for the softviz core, independent of Python.
  *
  * Build and run (tests/test_native_c.py does this, also with
- * -fsanitize=address,undefined):
- *   cc -std=c99 -O2 -fopenmp-simd -Inative native/softmax.c native/tests/test_softmax.c -lm
+ * -fsanitize=address,undefined, and for aarch64 under qemu-user):
+ *   cc -std=c99 -O2 -fopenmp-simd -Inative native/softmax.c native/dispatch.c \
+ *      native/kernels_portable.c native/kernels_avx2.c native/kernels_avx512.c \
+ *      native/tests/test_softmax.c -lm
+ * Every test runs once per instruction set this build and CPU support (portable, AVX2,
+ * AVX-512), chosen with sv_select_isa.
  * Buffers are malloc'ed at their exact size so AddressSanitizer catches any read or
  * write past a row.  Prints one line per failure and a closing "N passed, N failed".
  */
@@ -15,6 +19,7 @@
 #include "softviz.h"
 
 static int passed, failed;
+static const char *isa = "?";
 
 #define CHECK(cond, ...)                                      \
     do {                                                      \
@@ -22,7 +27,7 @@ static int passed, failed;
             passed++;                                         \
         else {                                                \
             failed++;                                         \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);       \
+            printf("FAIL [%s] %s:%d: ", isa, __FILE__, __LINE__); \
             printf(__VA_ARGS__);                              \
             printf("\n");                                     \
         }                                                     \
@@ -77,9 +82,21 @@ static void test_errors(void)
     CHECK(sv_log_softmax_f64(0, NULL, NULL, 1, 2) == SV_ENULL, "NULL x, y");
     CHECK(sv_logsumexp_f32(2, x, NULL, 1, 2) == SV_ENULL, "NULL out");
     CHECK(sv_softmax_f32(0, NULL, NULL, 0, 5) == SV_OK, "zero rows with NULL is fine");
-    CHECK(sv_sum_exp_f32(x, y, 2, 0.0, 9, &d) == SV_EOPTION, "bad store mode");
     CHECK(sv_special_row_f32(5, x, y, 2, &d) == SV_EOPTION, "bad op");
-    CHECK(sv_max_f32(x, 2, NULL) == SV_ENULL, "NULL output pointer");
+    CHECK(sv_read_f32(x, 2, NULL) == SV_ENULL, "NULL output pointer");
+    {
+        sv_state st;
+        CHECK(sv_state_init(&st, 9, SV_SOFTMAX) == SV_EALGORITHM, "state: bad algorithm");
+        CHECK(sv_state_init(&st, SV_ONLINE, 7) == SV_EOPTION, "state: bad op");
+        CHECK(sv_state_init(NULL, SV_ONLINE, 0) == SV_ENULL, "state: NULL");
+        sv_state_init(&st, SV_ONLINE, SV_SOFTMAX);
+        CHECK(sv_accumulate_f32(&st, 1, x, NULL, 2) == SV_EOPTION, "online has one stage");
+        CHECK(sv_accumulate_f32(&st, 0, NULL, NULL, 2) == SV_ENULL, "accumulate NULL x");
+        CHECK(sv_plan_stages(SV_THREE_PASS_RECOMPUTE) == 2 && sv_plan_stages(SV_TWO_PASS) == 1, "stages");
+        sv_state_init(&st, SV_THREE_PASS_RELOAD, SV_SOFTMAX);
+        CHECK(sv_accumulate_f32(&st, 1, x, NULL, 2) == SV_ENULL, "reload stores: y required");
+    }
+    CHECK(sv_select_isa("sse9") == SV_EISA, "unknown ISA refused");
 }
 
 static void test_empty_and_single(void)
@@ -90,11 +107,32 @@ static void test_empty_and_single(void)
         CHECK(sv_logsumexp_f64(a, NULL, &lse_empty, 1, 0) == SV_OK && lse_empty == -HUGE_VAL,
               "%s lse of an empty row = %g", ALG[a], lse_empty);
         CHECK(sv_softmax_f32(a, &one, &y, 1, 1) == SV_OK && y == 1.0f, "%s softmax([42]) = %g", ALG[a], y);
-        /* 0 up to float32 rounding of the logsumexp (ulp(42) ~ 4e-6), never above 0 */
-        CHECK(sv_log_softmax_f32(a, &one, &y, 1, 1) == SV_OK && y <= 0.0f && y > -1e-6f,
-              "%s log_softmax([42]) = %g", ALG[a], y);
-        CHECK(sv_logsumexp_f32(a, &one, &lse, 1, 1) == SV_OK && fabsf(lse - 42.0f) <= 4e-6f,
-              "%s lse([42]) = %.9g", ALG[a], lse);
+        /* exactly: a single entry holds the whole sum (as in scipy) */
+        CHECK(sv_log_softmax_f32(a, &one, &y, 1, 1) == SV_OK && y == 0.0f, "%s log_softmax([42]) = %g", ALG[a], y);
+        CHECK(sv_logsumexp_f32(a, &one, &lse, 1, 1) == SV_OK && lse == 42.0f, "%s lse([42]) = %.9g", ALG[a], lse);
+    }
+}
+
+/* rows where one entry absorbs the rest: exactly one-hot / 0, and log1p keeps the rest */
+static void test_dominated(void)
+{
+    for (int a = 0; a < 4; a++) {
+        double x[2] = {1000.0, 1.0}, y[2], l;
+        double z[2] = {-104.0, 0.0};
+        double four[4] = {0.9, 0.9, 0.9, 0.9}, q[4];
+        float f[2] = {40.0f, 0.0f}, g[2], one[1] = {0.9f}, o[1];
+        sv_log_softmax_f64(a, x, y, 1, 2);
+        CHECK(y[0] == 0.0 && y[1] == -999.0, "%s log_softmax([1000, 1]) = %.17g %.17g", ALG[a], y[0], y[1]);
+        sv_softmax_f64(a, x, y, 1, 2);
+        CHECK(y[0] == 1.0, "%s softmax([1000, 1])[0] = %.17g", ALG[a], y[0]);
+        sv_logsumexp_f64(a, z, &l, 1, 2);
+        CHECK(fabs(l - 6.813556821545298e-46) <= 1e-15 * 6.8e-46, "%s lse([-104, 0]) = %.17g", ALG[a], l);
+        sv_softmax_f64(a, four, q, 1, 4);
+        CHECK(q[0] + q[1] + q[2] + q[3] == 1.0, "%s softmax(0.9 x4) sums to %.17g", ALG[a], q[0] + q[1] + q[2] + q[3]);
+        sv_log_softmax_f32(a, f, g, 1, 2);
+        CHECK(g[0] == 0.0f && g[1] == -40.0f, "%s f32 log_softmax([40, 0]) = %g %g", ALG[a], g[0], g[1]);
+        sv_softmax_f32(a, one, o, 1, 1);
+        CHECK(o[0] == 1.0f, "%s f32 softmax([0.9]) = %.9g", ALG[a], o[0]);
     }
 }
 
@@ -254,32 +292,56 @@ static void test_extexp(void)
     free(e);
 }
 
-/* the passes compose: split a row in two, merge, and get the whole-row statistics */
-static void test_passes_merge(void)
+/* the row plan composes: accumulate a row in chunks, merge, finish chunk by chunk, and get
+ * the whole-row result */
+static void test_plan_chunks(void)
 {
-    const size_t n = 5000, h = 1717;
+    const size_t n = 5000, cut[] = {0, 1717, 1718, 4000, 5000};
     unsigned long long seed = 99;
-    float *x = malloc(n * sizeof *x);
-    double m1, e1, m2, e2, mall, eall, a1, s1, a2, s2, aall, sall;
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *w = malloc(n * sizeof *w);
     for (size_t i = 0; i < n; i++)
         x[i] = (float)((rnd(&seed) - 0.5) * 200);
-    sv_sum_extexp_f32(x, h, &m1, &e1);
-    sv_sum_extexp_f32(x + h, n - h, &m2, &e2);
-    sv_sum_extexp_f32(x, n, &mall, &eall);
-    {
-        const double e = e1 > e2 ? e1 : e2;
-        const double m = m1 * ldexp(1, (int)(e1 - e)) + m2 * ldexp(1, (int)(e2 - e));
-        CHECK(e == eall && fabs(m - mall) <= 1e-6 * mall, "two-pass merge (%g, %g) vs (%g, %g)", m, e, mall, eall);
-    }
-    sv_online_f32(x, h, &a1, &s1);
-    sv_online_f32(x + h, n - h, &a2, &s2);
-    sv_online_f32(x, n, &aall, &sall);
-    {
-        const double a = a1 > a2 ? a1 : a2;
-        const double s = s1 * exp(a1 - a) + s2 * exp(a2 - a);
-        CHECK(a == aall && fabs(s - sall) <= 1e-6 * sall, "online merge (%g, %g) vs (%g, %g)", a, s, aall, sall);
+    for (int a = 0; a < 4; a++) {
+        for (int op = SV_SOFTMAX; op <= SV_LOG_SOFTMAX; op++) {
+            sv_state st;
+            double err = 0;
+            sv_state_init(&st, a, op);
+            for (int s = 0; s < sv_plan_stages(a); s++) {
+                sv_state merged = st;
+                for (int c = 0; c < 4; c++) {
+                    sv_state part = st;
+                    if (a != SV_THREE_PASS_RELOAD && a != SV_THREE_PASS_RECOMPUTE)
+                        sv_state_init(&part, a, op);
+                    else if (s == 1)
+                        part.sum = 0.0;
+                    else
+                        part.max = -HUGE_VAL;
+                    CHECK(sv_accumulate_f32(&part, s, x + cut[c], y + cut[c], cut[c + 1] - cut[c]) == SV_OK, "acc");
+                    if (c == 0)
+                        merged = part;
+                    else
+                        CHECK(sv_merge(&merged, &part, s) == SV_OK, "merge");
+                }
+                st = merged;
+            }
+            CHECK(sv_finalize_f32(&st, x, n) == SV_OK, "%s finalize", ALG[a]);
+            for (int c = 0; c < 4; c++)
+                sv_finish_f32(&st, x + cut[c], y + cut[c], cut[c + 1] - cut[c]);
+            (op == SV_SOFTMAX ? sv_softmax_f32 : sv_log_softmax_f32)(a, x, w, 1, n);
+            for (size_t i = 0; i < n; i++) {
+                /* written out (not fmax of a select): gcc 12 for aarch64 crashes vectorizing that */
+                double d = fabs(y[i] - w[i]);
+                if (op == SV_SOFTMAX)
+                    d /= w[i] > 1e-30f ? w[i] : 1e-30f;
+                if (d > err)
+                    err = d;
+            }
+            CHECK(err < 2e-6, "%s op %d chunked vs whole row: %g", ALG[a], op, err);
+        }
     }
     free(x);
+    free(y);
+    free(w);
 }
 
 static void test_probes(void)
@@ -290,24 +352,37 @@ static void test_probes(void)
         x[i] = (double)i;
     CHECK(sv_read_f64(x, n, &s) == SV_OK && s == 500500.0, "read probe sum %g", s);
     CHECK(sv_copy_f64(x, y, n) == SV_OK && memcmp(x, y, n * sizeof *x) == 0, "copy probe");
-    CHECK(strlen(sv_simd_path()) > 0 && strlen(sv_compiler()) > 0, "path and compiler strings");
+    CHECK(strlen(sv_kernel_info()->isa) > 0 && strlen(sv_kernel_info()->compiler) > 0, "isa and compiler strings");
     free(x);
     free(y);
 }
 
 int main(void)
 {
-    test_known_values();
-    test_errors();
-    test_empty_and_single();
-    test_special_values();
-    test_extremes();
-    test_random_rows();
-    test_batch();
-    test_extexp();
-    test_passes_merge();
-    test_probes();
-    printf("simd path: %s\n", sv_simd_path());
+    static const char *isas[] = {"portable", "avx2", "avx512"};
+    int ran = 0;
+    for (int k = 0; k < 3; k++) {
+        if (sv_select_isa(isas[k]) != SV_OK) {
+            printf("%s: not supported by this build or CPU\n", isas[k]);
+            continue;
+        }
+        isa = sv_kernel_info()->isa;
+        ran++;
+        test_known_values();
+        test_errors();
+        test_empty_and_single();
+        test_dominated();
+        test_special_values();
+        test_extremes();
+        test_random_rows();
+        test_batch();
+        test_extexp();
+        test_plan_chunks();
+        test_probes();
+        printf("%s: done (%d passed, %d failed so far)\n", isa, passed, failed);
+    }
+    CHECK(ran >= 1, "at least the portable kernels ran");
+    printf("supported: %s; compiler: %s\n", sv_kernel_info()->supported, sv_kernel_info()->compiler);
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
