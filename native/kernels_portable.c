@@ -19,6 +19,7 @@
 #define SFX f32
 #define PK_TABLE sv_kernels_f32
 #define PK_LANES 16
+#define PK_BLOCK SV_BLOCK
 #define PK_LOWEST (-FLT_MAX)
 #define PK_XLO SV_XLO_F32
 #define PK_ESENTINEL (-0x1p24f)
@@ -27,6 +28,7 @@
 #undef SFX
 #undef PK_TABLE
 #undef PK_LANES
+#undef PK_BLOCK
 #undef PK_LOWEST
 #undef PK_XLO
 #undef PK_ESENTINEL
@@ -35,6 +37,8 @@
 #define SFX f64
 #define PK_TABLE sv_kernels_f64
 #define PK_LANES 8
+/* double lanes sum in double: short blocks keep each lane's chain of additions short */
+#define PK_BLOCK 256
 #define PK_LOWEST (-DBL_MAX)
 #define PK_XLO SV_XLO_F64
 #define PK_ESENTINEL (-0x1p60)

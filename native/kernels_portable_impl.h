@@ -34,11 +34,20 @@ static T PK(max)(const T *x, size_t n)
     return r;
 }
 
+/* Knuth's TwoSum: s + c holds the running total exactly up to one rounding, so folding
+ * many block sums does not lose accuracy as the row grows */
+static void PK(two_sum)(double *s, double *c, double b)
+{
+    const double t = *s + b, bp = t - *s;
+    *c += (*s - (t - bp)) + (b - bp);
+    *s = t;
+}
+
 static double PK(sum_exp)(const T *x, T *y, size_t n, T s)
 {
-    double total = 0.0;
-    for (size_t b = 0; b < n; b += SV_BLOCK) {
-        const size_t e = n - b < SV_BLOCK ? n : b + SV_BLOCK;
+    double total = 0.0, comp = 0.0;
+    for (size_t b = 0; b < n; b += PK_BLOCK) {
+        const size_t e = n - b < PK_BLOCK ? n : b + PK_BLOCK;
         T acc = 0;
         if (y) {
 #pragma omp simd reduction(+ : acc)
@@ -52,9 +61,9 @@ static double PK(sum_exp)(const T *x, T *y, size_t n, T s)
             for (size_t i = b; i < e; i++)
                 acc += EXPNEG(x[i] - s);
         }
-        total += (double)acc;
+        PK(two_sum)(&total, &comp, (double)acc);
     }
-    return total;
+    return total + comp;
 }
 
 static void PK(scale)(const T *x, T *y, size_t n, T f)
@@ -135,16 +144,17 @@ static void PK(online)(const T *x, size_t n, double *max_out, double *sum_out)
  * chunk's max is tracked too (one compare per element): log-softmax needs it to be exact. */
 static void PK(extexp_sum)(const T *x, size_t n, double *mant, double *expo, T *max_out)
 {
-    double Md[PK_LANES], Ed[PK_LANES];
-    double Mt = 0.0, Et = -0x1p60;
+    double Md[PK_LANES], Cd[PK_LANES], Ed[PK_LANES];
+    double Mt = 0.0, Ct = 0.0, Et = -0x1p60;
     T mx = -(T)INFINITY, ml[PK_LANES];
     for (size_t j = 0; j < PK_LANES; j++) {
         Md[j] = 0.0;
+        Cd[j] = 0.0;
         Ed[j] = -0x1p60;
         ml[j] = -(T)INFINITY;
     }
-    for (size_t b = 0; b < n; b += SV_BLOCK) {
-        const size_t end = n - b < SV_BLOCK ? n : b + SV_BLOCK;
+    for (size_t b = 0; b < n; b += PK_BLOCK) {
+        const size_t end = n - b < PK_BLOCK ? n : b + PK_BLOCK;
         T m[PK_LANES], e[PK_LANES];
         size_t i = b;
         for (size_t j = 0; j < PK_LANES; j++) {
@@ -188,21 +198,28 @@ static void PK(extexp_sum)(const T *x, size_t n, double *mant, double *expo, T *
             m[j] = m[j] * POW2I(e[j] - en) + p * POW2I(k - en);
             e[j] = en;
         }
-#pragma omp simd
         for (size_t j = 0; j < PK_LANES; j++) {
+            /* rescaling by a power of two is exact, so the compensation scales along */
             const double ej = (double)e[j];
             const double en = ej > Ed[j] ? ej : Ed[j];
-            Md[j] = Md[j] * sv_pow2i_f64(Ed[j] - en) + (double)m[j] * sv_pow2i_f64(ej - en);
+            const double f = sv_pow2i_f64(Ed[j] - en);
+            Md[j] *= f;
+            Cd[j] *= f;
+            PK(two_sum)(&Md[j], &Cd[j], (double)m[j] * sv_pow2i_f64(ej - en));
             Ed[j] = en;
         }
     }
     for (size_t j = 0; j < PK_LANES; j++) {
         const double en = Ed[j] > Et ? Ed[j] : Et;
+        const double f = sv_pow2i_f64(Et - en), g = sv_pow2i_f64(Ed[j] - en);
         mx = ml[j] > mx ? ml[j] : mx;
-        Mt = Mt * sv_pow2i_f64(Et - en) + Md[j] * sv_pow2i_f64(Ed[j] - en);
+        Mt *= f;
+        Ct *= f;
+        PK(two_sum)(&Mt, &Ct, Md[j] * g);
+        Ct += Cd[j] * g;
         Et = en;
     }
-    *mant = Mt;
+    *mant = Mt + Ct;
     *expo = Et;
     *max_out = mx;
 }
