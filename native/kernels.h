@@ -24,6 +24,20 @@
 /* Elements summed in the input precision per lane before a fold into double. */
 #define SV_BLOCK 1024
 
+/* Outputs of at least this many bytes are written with non-temporal (streaming) stores
+ * by the x86 kernels' last pass and by the copy probe alike (SOFTVIZ_STREAM_BYTES at
+ * build time overrides it; 0 streams every full vector, a huge value never streams). */
+#ifndef SV_STREAM_BYTES
+#define SV_STREAM_BYTES ((size_t)8 << 20)
+#endif
+
+/* How far ahead of the loads the x86 kernels prefetch the input.  The hardware
+ * prefetchers alone leave a streaming kernel at about half the read bandwidth on the
+ * machines we measured (a pass that computes while it reads); an explicit prefetch
+ * 4 KiB ahead lets the loads and the arithmetic overlap.  Prefetches never fault, so
+ * running past the end of a row is harmless. */
+#define SV_PREFETCH_BYTES 4096
+
 /* float32 inputs below this are clamped in two-pass: exp(-2^21) is 0 next to any row
  * maximum the regular path accepts, and the clamp keeps -inf out of the arithmetic. */
 #define SV_XLO_F32 (-0x1p21f)
@@ -44,7 +58,8 @@ typedef struct sv_kernels_f32 {
     /* Dukhan & Ablavatski pass 1: sum of exp(x) = mant * 2^expo, and the chunk max */
     void (*extexp_sum)(const float *x, size_t n, double *mant, double *expo, float *max);
     /* Dukhan & Ablavatski pass 2: y = (p / mant) * 2^(k - expo) for exp(x) = p 2^k,
-     * the quotient correctly rounded (so a dominating entry gives exactly 1) */
+     * the quotient rounded correctly where it is representable (a dominating entry
+     * gives exactly 1) */
     void (*extexp_scale)(const float *x, float *y, size_t n, float mant, float expo);
     /* bandwidth probes: sum of x (so the loads cannot be dropped); y = x */
     double (*read)(const float *x, size_t n);

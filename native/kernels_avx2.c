@@ -24,6 +24,25 @@
 #define TGT __attribute__((target("avx2,fma")))
 #define INL static inline __attribute__((always_inline)) TGT
 #define RNE (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define PREFETCH(p) _mm_prefetch((const char *)(p) + SV_PREFETCH_BYTES, _MM_HINT_T0)
+
+/* 1/m as an unevaluated sum hi + lo (lo from the exact residual 1 - m hi): p (hi + lo),
+ * one FMA, is p / m with an error far below half an ulp, so the quotient rounds
+ * correctly wherever it is representable (a dominating entry gives exactly 1) at the
+ * cost of one multiplication more than p * (1/m) */
+static TGT void recip_f32(float m, float *hi, float *lo)
+{
+    const float h = 1.0f / m;
+    *hi = h;
+    *lo = (float)((1.0 - (double)m * (double)h) / (double)m);
+}
+
+static TGT void recip_f64(double m, double *hi, double *lo)
+{
+    const double h = 1.0 / m;
+    *hi = h;
+    *lo = __builtin_fma(-m, h, 1.0) / m;
+}
 
 /* ================================================================== float32 */
 
@@ -89,6 +108,8 @@ static TGT float max_f32(const float *x, size_t n)
     float m = -INFINITY;
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 16);
         m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i));
         m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + i + 8));
         m2 = _mm256_max_ps(m2, _mm256_loadu_ps(x + i + 16));
@@ -115,6 +136,8 @@ static TGT double sum_exp_f32(const float *x, float *y, size_t n, float shift)
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         size_t i = b;
         for (; i + 32 <= end; i += 32) {
+            PREFETCH(x + i + 0);
+            PREFETCH(x + i + 16);
             const __m256 e0 = expneg_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
             const __m256 e1 = expneg_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), s));
             const __m256 e2 = expneg_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 16), s));
@@ -154,6 +177,8 @@ static TGT void scale_f32(const float *x, float *y, size_t n, float factor)
     const __m256 f = _mm256_set1_ps(factor);
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 16);
         const __m256 v0 = _mm256_mul_ps(_mm256_loadu_ps(x + i), f);
         const __m256 v1 = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8), f);
         const __m256 v2 = _mm256_mul_ps(_mm256_loadu_ps(x + i + 16), f);
@@ -179,6 +204,8 @@ static TGT void exp_scale_f32(const float *x, float *y, size_t n, float shift, f
     const __m256 s = _mm256_set1_ps(shift), f = _mm256_set1_ps(factor);
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 16);
         const __m256 v0 = exp_scale_ps(_mm256_loadu_ps(x + i), s, f);
         const __m256 v1 = exp_scale_ps(_mm256_loadu_ps(x + i + 8), s, f);
         const __m256 v2 = exp_scale_ps(_mm256_loadu_ps(x + i + 16), s, f);
@@ -208,6 +235,8 @@ static TGT void online_f32(const float *x, size_t n, double *max_out, double *su
         __m256 m = lowest, d = _mm256_setzero_ps();
         size_t i = b;
         for (; i + 32 <= end; i += 32) {
+            PREFETCH(x + i + 0);
+            PREFETCH(x + i + 16);
             const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
             const __m256 v2 = _mm256_loadu_ps(x + i + 16), v3 = _mm256_loadu_ps(x + i + 24);
             const __m256 mn = _mm256_max_ps(_mm256_max_ps(m, _mm256_max_ps(v0, v1)), _mm256_max_ps(v2, v3));
@@ -281,6 +310,8 @@ INL void extexp_sum_f32_body(const float *x, size_t n, double *mant, double *exp
         __m256 e0 = e_init, e1 = e_init, e2 = e_init, e3 = e_init;
         size_t i = b;
         for (; i + 32 <= end; i += 32) {
+            PREFETCH(x + i + 0);
+            PREFETCH(x + i + 16);
             const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
             const __m256 v2 = _mm256_loadu_ps(x + i + 16), v3 = _mm256_loadu_ps(x + i + 24);
             __m256 k0, k1, k2, k3, p0, p1, p2, p3;
@@ -350,33 +381,36 @@ static TGT void extexp_sum_f32(const float *x, size_t n, double *mant, double *e
         extexp_sum_f32_body(x, n, mant, expo, NULL, 0);
 }
 
-/* (p / mant) 2^(k - expo), the quotient corrected once by an FMA residual (Markstein) */
-INL __m256 extexp_scale_ps(__m256 x, __m256 xlo, __m256 M, __m256 r, __m256 E)
+/* (p / mant) 2^(k - expo), with 1/mant as hi + lo (see recip_f32) */
+INL __m256 extexp_scale_ps(__m256 x, __m256 xlo, __m256 rhi, __m256 rlo, __m256 E)
 {
     __m256 k, p, q;
     p = split_ps(_mm256_max_ps(xlo, x), &k);
-    q = _mm256_mul_ps(p, r);
-    q = _mm256_fmadd_ps(_mm256_fnmadd_ps(q, M, p), r, q);
+    q = _mm256_fmadd_ps(p, rhi, _mm256_mul_ps(p, rlo));
     return _mm256_mul_ps(q, pow2_ps(_mm256_sub_ps(k, E)));
 }
 
 static TGT void extexp_scale_f32(const float *x, float *y, size_t n, float mant, float expo)
 {
-    const __m256 xlo = _mm256_set1_ps(SV_XLO_F32), M = _mm256_set1_ps(mant);
-    const __m256 r = _mm256_set1_ps(1.0f / mant), E = _mm256_set1_ps(expo);
+    const __m256 xlo = _mm256_set1_ps(SV_XLO_F32);
+    float hi, lo;
+    recip_f32(mant, &hi, &lo);
+    const __m256 rhi = _mm256_set1_ps(hi), rlo = _mm256_set1_ps(lo), E = _mm256_set1_ps(expo);
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        const __m256 v0 = extexp_scale_ps(_mm256_loadu_ps(x + i), xlo, M, r, E);
-        const __m256 v1 = extexp_scale_ps(_mm256_loadu_ps(x + i + 8), xlo, M, r, E);
-        const __m256 v2 = extexp_scale_ps(_mm256_loadu_ps(x + i + 16), xlo, M, r, E);
-        const __m256 v3 = extexp_scale_ps(_mm256_loadu_ps(x + i + 24), xlo, M, r, E);
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 16);
+        const __m256 v0 = extexp_scale_ps(_mm256_loadu_ps(x + i), xlo, rhi, rlo, E);
+        const __m256 v1 = extexp_scale_ps(_mm256_loadu_ps(x + i + 8), xlo, rhi, rlo, E);
+        const __m256 v2 = extexp_scale_ps(_mm256_loadu_ps(x + i + 16), xlo, rhi, rlo, E);
+        const __m256 v3 = extexp_scale_ps(_mm256_loadu_ps(x + i + 24), xlo, rhi, rlo, E);
         _mm256_storeu_ps(y + i, v0);
         _mm256_storeu_ps(y + i + 8, v1);
         _mm256_storeu_ps(y + i + 16, v2);
         _mm256_storeu_ps(y + i + 24, v3);
     }
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, extexp_scale_ps(_mm256_loadu_ps(x + i), xlo, M, r, E));
+        _mm256_storeu_ps(y + i, extexp_scale_ps(_mm256_loadu_ps(x + i), xlo, rhi, rlo, E));
     for (; i < n; i++) {
         const float v = x[i] < SV_XLO_F32 ? SV_XLO_F32 : x[i];
         float k;
@@ -391,6 +425,8 @@ static TGT double read_f32(const float *x, size_t n)
     double s = 0.0;
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 16);
         a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
         a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + i + 8));
         a2 = _mm256_add_ps(a2, _mm256_loadu_ps(x + i + 16));
@@ -406,6 +442,8 @@ static TGT void copy_f32(const float *x, float *y, size_t n)
 {
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 16);
         const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
         const __m256 v2 = _mm256_loadu_ps(x + i + 16), v3 = _mm256_loadu_ps(x + i + 24);
         _mm256_storeu_ps(y + i, v0);
@@ -476,6 +514,8 @@ static TGT double max_f64(const double *x, size_t n)
     double m = -INFINITY;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 8);
         m0 = _mm256_max_pd(m0, _mm256_loadu_pd(x + i));
         m1 = _mm256_max_pd(m1, _mm256_loadu_pd(x + i + 4));
         m2 = _mm256_max_pd(m2, _mm256_loadu_pd(x + i + 8));
@@ -499,6 +539,8 @@ static TGT double sum_exp_f64(const double *x, double *y, size_t n, double shift
         __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
         size_t i = b;
         for (; i + 16 <= end; i += 16) {
+            PREFETCH(x + i + 0);
+            PREFETCH(x + i + 8);
             const __m256d e0 = expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i), s));
             const __m256d e1 = expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i + 4), s));
             const __m256d e2 = expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i + 8), s));
@@ -530,6 +572,8 @@ static TGT void scale_f64(const double *x, double *y, size_t n, double factor)
     const __m256d f = _mm256_set1_pd(factor);
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 8);
         const __m256d v0 = _mm256_mul_pd(_mm256_loadu_pd(x + i), f);
         const __m256d v1 = _mm256_mul_pd(_mm256_loadu_pd(x + i + 4), f);
         const __m256d v2 = _mm256_mul_pd(_mm256_loadu_pd(x + i + 8), f);
@@ -548,6 +592,8 @@ static TGT void exp_scale_f64(const double *x, double *y, size_t n, double shift
     const __m256d s = _mm256_set1_pd(shift), f = _mm256_set1_pd(factor);
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 8);
         const __m256d v0 = _mm256_mul_pd(expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i), s)), f);
         const __m256d v1 = _mm256_mul_pd(expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i + 4), s)), f);
         const __m256d v2 = _mm256_mul_pd(expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i + 8), s)), f);
@@ -568,6 +614,8 @@ static TGT void online_f64(const double *x, size_t n, double *max_out, double *s
     double Mt = -DBL_MAX, St = 0.0, mv[4], sv[4];
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 8);
         const __m256d v0 = _mm256_loadu_pd(x + i), v1 = _mm256_loadu_pd(x + i + 4);
         const __m256d v2 = _mm256_loadu_pd(x + i + 8), v3 = _mm256_loadu_pd(x + i + 12);
         const __m256d mn = _mm256_max_pd(_mm256_max_pd(m, _mm256_max_pd(v0, v1)), _mm256_max_pd(v2, v3));
@@ -613,6 +661,8 @@ INL void extexp_sum_f64_body(const double *x, size_t n, double *mant, double *ex
         __m256d e0 = _mm256_set1_pd(-0x1p60), e1 = e0, e2 = e0, e3 = e0;
         size_t i = b;
         for (; i + 16 <= end; i += 16) {
+            PREFETCH(x + i + 0);
+            PREFETCH(x + i + 8);
             const __m256d v0 = _mm256_loadu_pd(x + i), v1 = _mm256_loadu_pd(x + i + 4);
             const __m256d v2 = _mm256_loadu_pd(x + i + 8), v3 = _mm256_loadu_pd(x + i + 12);
             __m256d k0, k1, k2, k3, p0, p1, p2, p3;
@@ -672,25 +722,28 @@ static TGT void extexp_sum_f64(const double *x, size_t n, double *mant, double *
         extexp_sum_f64_body(x, n, mant, expo, NULL, 0);
 }
 
-INL __m256d extexp_scale_pd(__m256d x, __m256d xlo, __m256d M, __m256d r, __m256d E)
+INL __m256d extexp_scale_pd(__m256d x, __m256d xlo, __m256d rhi, __m256d rlo, __m256d E)
 {
     __m256d k, p, q;
     p = split_pd(_mm256_max_pd(xlo, x), &k);
-    q = _mm256_mul_pd(p, r);
-    q = _mm256_fmadd_pd(_mm256_fnmadd_pd(q, M, p), r, q);
+    q = _mm256_fmadd_pd(p, rhi, _mm256_mul_pd(p, rlo));
     return _mm256_mul_pd(q, pow2_pd(_mm256_sub_pd(k, E)));
 }
 
 static TGT void extexp_scale_f64(const double *x, double *y, size_t n, double mant, double expo)
 {
-    const __m256d xlo = _mm256_set1_pd(SV_XLO_F64), M = _mm256_set1_pd(mant);
-    const __m256d r = _mm256_set1_pd(1.0 / mant), E = _mm256_set1_pd(expo);
+    const __m256d xlo = _mm256_set1_pd(SV_XLO_F64);
+    double hi, lo;
+    recip_f64(mant, &hi, &lo);
+    const __m256d rhi = _mm256_set1_pd(hi), rlo = _mm256_set1_pd(lo), E = _mm256_set1_pd(expo);
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        const __m256d v0 = extexp_scale_pd(_mm256_loadu_pd(x + i), xlo, M, r, E);
-        const __m256d v1 = extexp_scale_pd(_mm256_loadu_pd(x + i + 4), xlo, M, r, E);
-        const __m256d v2 = extexp_scale_pd(_mm256_loadu_pd(x + i + 8), xlo, M, r, E);
-        const __m256d v3 = extexp_scale_pd(_mm256_loadu_pd(x + i + 12), xlo, M, r, E);
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 8);
+        const __m256d v0 = extexp_scale_pd(_mm256_loadu_pd(x + i), xlo, rhi, rlo, E);
+        const __m256d v1 = extexp_scale_pd(_mm256_loadu_pd(x + i + 4), xlo, rhi, rlo, E);
+        const __m256d v2 = extexp_scale_pd(_mm256_loadu_pd(x + i + 8), xlo, rhi, rlo, E);
+        const __m256d v3 = extexp_scale_pd(_mm256_loadu_pd(x + i + 12), xlo, rhi, rlo, E);
         _mm256_storeu_pd(y + i, v0);
         _mm256_storeu_pd(y + i + 4, v1);
         _mm256_storeu_pd(y + i + 8, v2);
@@ -710,6 +763,8 @@ static TGT double read_f64(const double *x, size_t n)
     double s = 0.0;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 8);
         a0 = _mm256_add_pd(a0, _mm256_loadu_pd(x + i));
         a1 = _mm256_add_pd(a1, _mm256_loadu_pd(x + i + 4));
         a2 = _mm256_add_pd(a2, _mm256_loadu_pd(x + i + 8));
@@ -724,6 +779,8 @@ static TGT void copy_f64(const double *x, double *y, size_t n)
 {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 8);
         const __m256d v0 = _mm256_loadu_pd(x + i), v1 = _mm256_loadu_pd(x + i + 4);
         const __m256d v2 = _mm256_loadu_pd(x + i + 8), v3 = _mm256_loadu_pd(x + i + 12);
         _mm256_storeu_pd(y + i, v0);

@@ -10,8 +10,9 @@
  *
  * Beyond the paper's kernels: sums are folded into double accumulators every SV_BLOCK
  * elements (float32) or compensated (float64), so accuracy does not decay with the row
- * length, and the second pass divides by the sum through an FMA-corrected reciprocal,
- * so the quotient is correctly rounded.
+ * length, and the second pass multiplies by the reciprocal of the sum held as two
+ * floats (hi + lo), so a representable quotient (1 for a dominating entry) comes out
+ * exactly.
  *
  * Intrinsics live only in the per-ISA files; each function is compiled for AVX-512F by
  * a target attribute, so the rest of the core keeps the baseline ISA and dispatch.c
@@ -25,6 +26,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "exp_f32.h"
 #include "exp_f64.h"
@@ -32,6 +34,25 @@
 #define TGT __attribute__((target("avx512f,avx2,fma")))
 #define INL static inline __attribute__((always_inline)) TGT
 #define RNE (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define PREFETCH(p) _mm_prefetch((const char *)(p) + SV_PREFETCH_BYTES, _MM_HINT_T0)
+
+/* 1/m as an unevaluated sum hi + lo (lo from the exact residual 1 - m hi): p (hi + lo),
+ * one FMA, is p / m with an error far below half an ulp, so the quotient rounds
+ * correctly wherever it is representable (a dominating entry gives exactly 1) at the
+ * cost of one multiplication more than p * (1/m) */
+static TGT void recip_f32(float m, float *hi, float *lo)
+{
+    const float h = 1.0f / m;
+    *hi = h;
+    *lo = (float)((1.0 - (double)m * (double)h) / (double)m);
+}
+
+static TGT void recip_f64(double m, double *hi, double *lo)
+{
+    const double h = 1.0 / m;
+    *hi = h;
+    *lo = __builtin_fma(-m, h, 1.0) / m;
+}
 
 /* ================================================================== float32 */
 
@@ -39,6 +60,45 @@ INL __mmask16 tail16(size_t k)
 {
     return (__mmask16)((1u << k) - 1u);
 }
+
+/* y = F(v) for every v of x, F an expression of the vector v.  Outputs of at least
+ * SV_STREAM_BYTES go to memory with non-temporal stores (after a masked head that
+ * aligns y to 64 bytes): they would not stay in cache anyway, and a streamed line is not
+ * read from memory first, which makes the write pass about a third cheaper. */
+#define MAP_PS(x, y, n, F)                                                              \
+    do {                                                                                \
+        size_t i_ = 0;                                                                  \
+        if ((n) * sizeof(float) >= SV_STREAM_BYTES && ((uintptr_t)(y) & 3) == 0) {      \
+            const size_t head_ = (64 - ((uintptr_t)(y) & 63)) / sizeof(float) & 15;    \
+            if (head_) {                                                                \
+                const __mmask16 k_ = tail16(head_);                                    \
+                const __m512 v = _mm512_maskz_loadu_ps(k_, (x));                        \
+                _mm512_mask_storeu_ps((y), k_, (F));                                    \
+                i_ = head_;                                                             \
+            }                                                                           \
+            for (; i_ + 16 <= (n); i_ += 16) {                                          \
+                const __m512 v = _mm512_loadu_ps((x) + i_);                             \
+                PREFETCH((x) + i_);                                                     \
+                _mm512_stream_ps((y) + i_, (F));                                        \
+            }                                                                           \
+            _mm_sfence();                                                               \
+        }                                                                               \
+        for (; i_ + 64 <= (n); i_ += 64) {                                              \
+            __m512 r_[4];                                                               \
+            for (int j_ = 0; j_ < 4; j_++) {                                            \
+                const __m512 v = _mm512_loadu_ps((x) + i_ + 16 * j_);                   \
+                PREFETCH((x) + i_ + 16 * j_);                                           \
+                r_[j_] = (F);                                                           \
+            }                                                                           \
+            for (int j_ = 0; j_ < 4; j_++)                                              \
+                _mm512_storeu_ps((y) + i_ + 16 * j_, r_[j_]);                           \
+        }                                                                               \
+        for (; i_ < (n); i_ += 16) {                                                    \
+            const __mmask16 k_ = (n) - i_ >= 16 ? (__mmask16)0xFFFF : tail16((n) - i_);  \
+            const __m512 v = _mm512_maskz_loadu_ps(k_, (x) + i_);                       \
+            _mm512_mask_storeu_ps((y) + i_, k_, (F));                                   \
+        }                                                                               \
+    } while (0)
 
 /* p with exp(x) = p 2^n */
 INL __m512 split_ps(__m512 x, __m512 *n)
@@ -82,6 +142,10 @@ static TGT float max_f32(const float *x, size_t n)
     __m512 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 16);
+        PREFETCH(x + i + 32);
+        PREFETCH(x + i + 48);
         m0 = _mm512_max_ps(m0, _mm512_loadu_ps(x + i));
         m1 = _mm512_max_ps(m1, _mm512_loadu_ps(x + i + 16));
         m2 = _mm512_max_ps(m2, _mm512_loadu_ps(x + i + 32));
@@ -103,6 +167,10 @@ static TGT double sum_exp_f32(const float *x, float *y, size_t n, float shift)
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         size_t i = b;
         for (; i + 64 <= end; i += 64) {
+            PREFETCH(x + i + 0);
+            PREFETCH(x + i + 16);
+            PREFETCH(x + i + 32);
+            PREFETCH(x + i + 48);
             const __m512 e0 = expneg_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
             const __m512 e1 = expneg_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), s));
             const __m512 e2 = expneg_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 32), s));
@@ -135,21 +203,7 @@ static TGT double sum_exp_f32(const float *x, float *y, size_t n, float shift)
 static TGT void scale_f32(const float *x, float *y, size_t n, float factor)
 {
     const __m512 f = _mm512_set1_ps(factor);
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        const __m512 v0 = _mm512_mul_ps(_mm512_loadu_ps(x + i), f);
-        const __m512 v1 = _mm512_mul_ps(_mm512_loadu_ps(x + i + 16), f);
-        const __m512 v2 = _mm512_mul_ps(_mm512_loadu_ps(x + i + 32), f);
-        const __m512 v3 = _mm512_mul_ps(_mm512_loadu_ps(x + i + 48), f);
-        _mm512_storeu_ps(y + i, v0);
-        _mm512_storeu_ps(y + i + 16, v1);
-        _mm512_storeu_ps(y + i + 32, v2);
-        _mm512_storeu_ps(y + i + 48, v3);
-    }
-    for (; i < n; i += 16) {
-        const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : tail16(n - i);
-        _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), f));
-    }
+    MAP_PS(x, y, n, _mm512_mul_ps(v, f));
 }
 
 INL __m512 exp_scale_ps(__m512 x, __m512 s, __m512 f)
@@ -163,21 +217,7 @@ INL __m512 exp_scale_ps(__m512 x, __m512 s, __m512 f)
 static TGT void exp_scale_f32(const float *x, float *y, size_t n, float shift, float factor)
 {
     const __m512 s = _mm512_set1_ps(shift), f = _mm512_set1_ps(factor);
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        const __m512 v0 = exp_scale_ps(_mm512_loadu_ps(x + i), s, f);
-        const __m512 v1 = exp_scale_ps(_mm512_loadu_ps(x + i + 16), s, f);
-        const __m512 v2 = exp_scale_ps(_mm512_loadu_ps(x + i + 32), s, f);
-        const __m512 v3 = exp_scale_ps(_mm512_loadu_ps(x + i + 48), s, f);
-        _mm512_storeu_ps(y + i, v0);
-        _mm512_storeu_ps(y + i + 16, v1);
-        _mm512_storeu_ps(y + i + 32, v2);
-        _mm512_storeu_ps(y + i + 48, v3);
-    }
-    for (; i < n; i += 16) {
-        const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : tail16(n - i);
-        _mm512_mask_storeu_ps(y + i, k, exp_scale_ps(_mm512_maskz_loadu_ps(k, x + i), s, f));
-    }
+    MAP_PS(x, y, n, exp_scale_ps(v, s, f));
 }
 
 /* exp(t) for t <= 0 in double, 8 lanes (the folds of the float32 online kernel) */
@@ -194,6 +234,10 @@ static TGT void online_f32(const float *x, size_t n, double *max_out, double *su
         __m512 m = lowest, d = _mm512_setzero_ps();
         size_t i = b;
         for (; i + 64 <= end; i += 64) {
+            PREFETCH(x + i + 0);
+            PREFETCH(x + i + 16);
+            PREFETCH(x + i + 32);
+            PREFETCH(x + i + 48);
             const __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
             const __m512 v2 = _mm512_loadu_ps(x + i + 32), v3 = _mm512_loadu_ps(x + i + 48);
             const __m512 mn = _mm512_max_ps(_mm512_max_ps(m, _mm512_max_ps(v0, v1)), _mm512_max_ps(v2, v3));
@@ -242,6 +286,20 @@ static TGT void online_f32(const float *x, size_t n, double *max_out, double *su
         e = en_;                                                                         \
     } while (0)
 
+/* four terms at once: one rescale of the accumulator per four vectors instead of one per
+ * vector (the new exponent is the max over all of them) */
+#define EXTEXP_ADD4(m, e, p0, k0, p1, k1, p2, k2, p3, k3)                                   \
+    do {                                                                                 \
+        const __m512 en_ = _mm512_max_ps(_mm512_max_ps(_mm512_max_ps(k0, k1), _mm512_max_ps(k2, k3)), e); \
+        m = _mm512_add_ps(                                                               \
+            _mm512_add_ps(_mm512_scalef_ps(m, _mm512_sub_ps(e, en_)),                    \
+                          _mm512_scalef_ps(p0, _mm512_sub_ps(k0, en_))),                 \
+            _mm512_add_ps(_mm512_add_ps(_mm512_scalef_ps(p1, _mm512_sub_ps(k1, en_)),    \
+                                        _mm512_scalef_ps(p2, _mm512_sub_ps(k2, en_))),   \
+                          _mm512_scalef_ps(p3, _mm512_sub_ps(k3, en_))));                \
+        e = en_;                                                                         \
+    } while (0)
+
 INL void extexp_sum_f32_body(const float *x, size_t n, double *mant, double *expo, float *max_out,
                              const int track)
 {
@@ -255,20 +313,19 @@ INL void extexp_sum_f32_body(const float *x, size_t n, double *mant, double *exp
         __m512 m0 = _mm512_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
         __m512 e0 = e_init, e1 = e_init, e2 = e_init, e3 = e_init;
         size_t i = b;
-        for (; i + 64 <= end; i += 64) {
-            __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
-            __m512 v2 = _mm512_loadu_ps(x + i + 32), v3 = _mm512_loadu_ps(x + i + 48);
-            __m512 k0, k1, k2, k3, p0, p1, p2, p3;
+        for (; i + 128 <= end; i += 128) {
+            __m512 v[8], k[8], p[8];
+            for (int j = 0; j < 8; j++)
+                PREFETCH(x + i + 16 * j);
+            for (int j = 0; j < 8; j++)
+                v[j] = _mm512_loadu_ps(x + i + 16 * j);
             if (track)
-                mx = _mm512_max_ps(mx, _mm512_max_ps(_mm512_max_ps(v0, v1), _mm512_max_ps(v2, v3)));
-            p0 = split_ps(_mm512_max_ps(xlo, v0), &k0);
-            p1 = split_ps(_mm512_max_ps(xlo, v1), &k1);
-            p2 = split_ps(_mm512_max_ps(xlo, v2), &k2);
-            p3 = split_ps(_mm512_max_ps(xlo, v3), &k3);
-            EXTEXP_ADD(m0, e0, p0, k0);
-            EXTEXP_ADD(m1, e1, p1, k1);
-            EXTEXP_ADD(m2, e2, p2, k2);
-            EXTEXP_ADD(m3, e3, p3, k3);
+                for (int j = 0; j < 8; j++)
+                    mx = _mm512_max_ps(mx, v[j]);
+            for (int j = 0; j < 8; j++)
+                p[j] = split_ps(_mm512_max_ps(xlo, v[j]), &k[j]);
+            EXTEXP_ADD4(m0, e0, p[0], k[0], p[1], k[1], p[2], k[2], p[3], k[3]);
+            EXTEXP_ADD4(m1, e1, p[4], k[4], p[5], k[5], p[6], k[6], p[7], k[7]);
         }
         for (; i < end; i += 16) {
             const __mmask16 k = end - i >= 16 ? (__mmask16)0xFFFF : tail16(end - i);
@@ -276,7 +333,7 @@ INL void extexp_sum_f32_body(const float *x, size_t n, double *mant, double *exp
             if (track)
                 mx = _mm512_max_ps(mx, v);
             p = _mm512_maskz_mov_ps(k, split_ps(_mm512_max_ps(xlo, v), &kk));
-            EXTEXP_ADD(m0, e0, p, kk);
+            EXTEXP_ADD(m2, e2, p, kk);
         }
         /* fold the four accumulators, then the block into the double lanes */
         EXTEXP_ADD(m0, e0, m1, e1);
@@ -314,36 +371,22 @@ static TGT void extexp_sum_f32(const float *x, size_t n, double *mant, double *e
         extexp_sum_f32_body(x, n, mant, expo, NULL, 0);
 }
 
-/* (p / mant) 2^(k - expo): q = p r, corrected once by the residual p - q mant (an FMA,
- * exact), which makes the quotient correctly rounded (Markstein) */
-INL __m512 extexp_scale_ps(__m512 x, __m512 xlo, __m512 M, __m512 r, __m512 E)
+/* (p / mant) 2^(k - expo), with 1/mant as hi + lo (see recip_f32) */
+INL __m512 extexp_scale_ps(__m512 x, __m512 xlo, __m512 rhi, __m512 rlo, __m512 E)
 {
     __m512 k, p, q;
     p = split_ps(_mm512_max_ps(xlo, x), &k);
-    q = _mm512_mul_ps(p, r);
-    q = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, M, p), r, q);
+    q = _mm512_fmadd_ps(p, rhi, _mm512_mul_ps(p, rlo));
     return _mm512_scalef_ps(q, _mm512_sub_ps(k, E));
 }
 
 static TGT void extexp_scale_f32(const float *x, float *y, size_t n, float mant, float expo)
 {
-    const __m512 xlo = _mm512_set1_ps(SV_XLO_F32), M = _mm512_set1_ps(mant);
-    const __m512 r = _mm512_set1_ps(1.0f / mant), E = _mm512_set1_ps(expo);
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        const __m512 v0 = extexp_scale_ps(_mm512_loadu_ps(x + i), xlo, M, r, E);
-        const __m512 v1 = extexp_scale_ps(_mm512_loadu_ps(x + i + 16), xlo, M, r, E);
-        const __m512 v2 = extexp_scale_ps(_mm512_loadu_ps(x + i + 32), xlo, M, r, E);
-        const __m512 v3 = extexp_scale_ps(_mm512_loadu_ps(x + i + 48), xlo, M, r, E);
-        _mm512_storeu_ps(y + i, v0);
-        _mm512_storeu_ps(y + i + 16, v1);
-        _mm512_storeu_ps(y + i + 32, v2);
-        _mm512_storeu_ps(y + i + 48, v3);
-    }
-    for (; i < n; i += 16) {
-        const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : tail16(n - i);
-        _mm512_mask_storeu_ps(y + i, k, extexp_scale_ps(_mm512_maskz_loadu_ps(k, x + i), xlo, M, r, E));
-    }
+    const __m512 xlo = _mm512_set1_ps(SV_XLO_F32);
+    float hi, lo;
+    recip_f32(mant, &hi, &lo);
+    const __m512 rhi = _mm512_set1_ps(hi), rlo = _mm512_set1_ps(lo), E = _mm512_set1_ps(expo);
+    MAP_PS(x, y, n, extexp_scale_ps(v, xlo, rhi, rlo, E));
 }
 
 static TGT double read_f32(const float *x, size_t n)
@@ -351,6 +394,10 @@ static TGT double read_f32(const float *x, size_t n)
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 16);
+        PREFETCH(x + i + 32);
+        PREFETCH(x + i + 48);
         a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
         a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
         a2 = _mm512_add_ps(a2, _mm512_loadu_ps(x + i + 32));
@@ -366,19 +413,7 @@ static TGT double read_f32(const float *x, size_t n)
 
 static TGT void copy_f32(const float *x, float *y, size_t n)
 {
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        const __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
-        const __m512 v2 = _mm512_loadu_ps(x + i + 32), v3 = _mm512_loadu_ps(x + i + 48);
-        _mm512_storeu_ps(y + i, v0);
-        _mm512_storeu_ps(y + i + 16, v1);
-        _mm512_storeu_ps(y + i + 32, v2);
-        _mm512_storeu_ps(y + i + 48, v3);
-    }
-    for (; i < n; i += 16) {
-        const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : tail16(n - i);
-        _mm512_mask_storeu_ps(y + i, k, _mm512_maskz_loadu_ps(k, x + i));
-    }
+    MAP_PS(x, y, n, v);
 }
 
 const sv_kernels_f32 sv_avx512_f32 = {
@@ -392,6 +427,42 @@ INL __mmask8 tail8(size_t k)
 {
     return (__mmask8)((1u << k) - 1u);
 }
+
+/* MAP_PS for float64 (8 lanes) */
+#define MAP_PD(x, y, n, F)                                                              \
+    do {                                                                                \
+        size_t i_ = 0;                                                                  \
+        if ((n) * sizeof(double) >= SV_STREAM_BYTES && ((uintptr_t)(y) & 7) == 0) {    \
+            const size_t head_ = (64 - ((uintptr_t)(y) & 63)) / sizeof(double) & 7;    \
+            if (head_) {                                                                \
+                const __mmask8 k_ = tail8(head_);                                      \
+                const __m512d v = _mm512_maskz_loadu_pd(k_, (x));                       \
+                _mm512_mask_storeu_pd((y), k_, (F));                                    \
+                i_ = head_;                                                             \
+            }                                                                           \
+            for (; i_ + 8 <= (n); i_ += 8) {                                            \
+                const __m512d v = _mm512_loadu_pd((x) + i_);                            \
+                PREFETCH((x) + i_);                                                     \
+                _mm512_stream_pd((y) + i_, (F));                                        \
+            }                                                                           \
+            _mm_sfence();                                                               \
+        }                                                                               \
+        for (; i_ + 32 <= (n); i_ += 32) {                                              \
+            __m512d r_[4];                                                              \
+            for (int j_ = 0; j_ < 4; j_++) {                                            \
+                const __m512d v = _mm512_loadu_pd((x) + i_ + 8 * j_);                   \
+                PREFETCH((x) + i_ + 8 * j_);                                            \
+                r_[j_] = (F);                                                           \
+            }                                                                           \
+            for (int j_ = 0; j_ < 4; j_++)                                              \
+                _mm512_storeu_pd((y) + i_ + 8 * j_, r_[j_]);                            \
+        }                                                                               \
+        for (; i_ < (n); i_ += 8) {                                                     \
+            const __mmask8 k_ = (n) - i_ >= 8 ? (__mmask8)0xFF : tail8((n) - i_);       \
+            const __m512d v = _mm512_maskz_loadu_pd(k_, (x) + i_);                      \
+            _mm512_mask_storeu_pd((y) + i_, k_, (F));                                   \
+        }                                                                               \
+    } while (0)
 
 INL __m512d split_pd(__m512d x, __m512d *n)
 {
@@ -438,6 +509,10 @@ static TGT double max_f64(const double *x, size_t n)
     __m512d m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 8);
+        PREFETCH(x + i + 16);
+        PREFETCH(x + i + 24);
         m0 = _mm512_max_pd(m0, _mm512_loadu_pd(x + i));
         m1 = _mm512_max_pd(m1, _mm512_loadu_pd(x + i + 8));
         m2 = _mm512_max_pd(m2, _mm512_loadu_pd(x + i + 16));
@@ -459,6 +534,10 @@ static TGT double sum_exp_f64(const double *x, double *y, size_t n, double shift
         __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
         size_t i = b;
         for (; i + 32 <= end; i += 32) {
+            PREFETCH(x + i + 0);
+            PREFETCH(x + i + 8);
+            PREFETCH(x + i + 16);
+            PREFETCH(x + i + 24);
             const __m512d e0 = expneg_pd(_mm512_sub_pd(_mm512_loadu_pd(x + i), s));
             const __m512d e1 = expneg_pd(_mm512_sub_pd(_mm512_loadu_pd(x + i + 8), s));
             const __m512d e2 = expneg_pd(_mm512_sub_pd(_mm512_loadu_pd(x + i + 16), s));
@@ -489,21 +568,7 @@ static TGT double sum_exp_f64(const double *x, double *y, size_t n, double shift
 static TGT void scale_f64(const double *x, double *y, size_t n, double factor)
 {
     const __m512d f = _mm512_set1_pd(factor);
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        const __m512d v0 = _mm512_mul_pd(_mm512_loadu_pd(x + i), f);
-        const __m512d v1 = _mm512_mul_pd(_mm512_loadu_pd(x + i + 8), f);
-        const __m512d v2 = _mm512_mul_pd(_mm512_loadu_pd(x + i + 16), f);
-        const __m512d v3 = _mm512_mul_pd(_mm512_loadu_pd(x + i + 24), f);
-        _mm512_storeu_pd(y + i, v0);
-        _mm512_storeu_pd(y + i + 8, v1);
-        _mm512_storeu_pd(y + i + 16, v2);
-        _mm512_storeu_pd(y + i + 24, v3);
-    }
-    for (; i < n; i += 8) {
-        const __mmask8 k = n - i >= 8 ? (__mmask8)0xFF : tail8(n - i);
-        _mm512_mask_storeu_pd(y + i, k, _mm512_mul_pd(_mm512_maskz_loadu_pd(k, x + i), f));
-    }
+    MAP_PD(x, y, n, _mm512_mul_pd(v, f));
 }
 
 INL __m512d exp_scale_pd(__m512d x, __m512d s, __m512d f)
@@ -517,21 +582,7 @@ INL __m512d exp_scale_pd(__m512d x, __m512d s, __m512d f)
 static TGT void exp_scale_f64(const double *x, double *y, size_t n, double shift, double factor)
 {
     const __m512d s = _mm512_set1_pd(shift), f = _mm512_set1_pd(factor);
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        const __m512d v0 = exp_scale_pd(_mm512_loadu_pd(x + i), s, f);
-        const __m512d v1 = exp_scale_pd(_mm512_loadu_pd(x + i + 8), s, f);
-        const __m512d v2 = exp_scale_pd(_mm512_loadu_pd(x + i + 16), s, f);
-        const __m512d v3 = exp_scale_pd(_mm512_loadu_pd(x + i + 24), s, f);
-        _mm512_storeu_pd(y + i, v0);
-        _mm512_storeu_pd(y + i + 8, v1);
-        _mm512_storeu_pd(y + i + 16, v2);
-        _mm512_storeu_pd(y + i + 24, v3);
-    }
-    for (; i < n; i += 8) {
-        const __mmask8 k = n - i >= 8 ? (__mmask8)0xFF : tail8(n - i);
-        _mm512_mask_storeu_pd(y + i, k, exp_scale_pd(_mm512_maskz_loadu_pd(k, x + i), s, f));
-    }
+    MAP_PD(x, y, n, exp_scale_pd(v, s, f));
 }
 
 static TGT void online_f64(const double *x, size_t n, double *max_out, double *sum_out)
@@ -541,6 +592,10 @@ static TGT void online_f64(const double *x, size_t n, double *max_out, double *s
     double Mt = -DBL_MAX, St = 0.0, mv[8], sv[8];
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 8);
+        PREFETCH(x + i + 16);
+        PREFETCH(x + i + 24);
         const __m512d v0 = _mm512_loadu_pd(x + i), v1 = _mm512_loadu_pd(x + i + 8);
         const __m512d v2 = _mm512_loadu_pd(x + i + 16), v3 = _mm512_loadu_pd(x + i + 24);
         const __m512d mn = _mm512_max_pd(_mm512_max_pd(m, _mm512_max_pd(v0, v1)), _mm512_max_pd(v2, v3));
@@ -588,6 +643,10 @@ INL void extexp_sum_f64_body(const double *x, size_t n, double *mant, double *ex
         __m512d e0 = _mm512_set1_pd(-0x1p60), e1 = e0, e2 = e0, e3 = e0;
         size_t i = b;
         for (; i + 32 <= end; i += 32) {
+            PREFETCH(x + i + 0);
+            PREFETCH(x + i + 8);
+            PREFETCH(x + i + 16);
+            PREFETCH(x + i + 24);
             const __m512d v0 = _mm512_loadu_pd(x + i), v1 = _mm512_loadu_pd(x + i + 8);
             const __m512d v2 = _mm512_loadu_pd(x + i + 16), v3 = _mm512_loadu_pd(x + i + 24);
             __m512d k0, k1, k2, k3, p0, p1, p2, p3;
@@ -640,34 +699,21 @@ static TGT void extexp_sum_f64(const double *x, size_t n, double *mant, double *
         extexp_sum_f64_body(x, n, mant, expo, NULL, 0);
 }
 
-INL __m512d extexp_scale_pd(__m512d x, __m512d xlo, __m512d M, __m512d r, __m512d E)
+INL __m512d extexp_scale_pd(__m512d x, __m512d xlo, __m512d rhi, __m512d rlo, __m512d E)
 {
     __m512d k, p, q;
     p = split_pd(_mm512_max_pd(xlo, x), &k);
-    q = _mm512_mul_pd(p, r);
-    q = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, M, p), r, q);
+    q = _mm512_fmadd_pd(p, rhi, _mm512_mul_pd(p, rlo));
     return _mm512_scalef_pd(q, _mm512_sub_pd(k, E));
 }
 
 static TGT void extexp_scale_f64(const double *x, double *y, size_t n, double mant, double expo)
 {
-    const __m512d xlo = _mm512_set1_pd(SV_XLO_F64), M = _mm512_set1_pd(mant);
-    const __m512d r = _mm512_set1_pd(1.0 / mant), E = _mm512_set1_pd(expo);
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        const __m512d v0 = extexp_scale_pd(_mm512_loadu_pd(x + i), xlo, M, r, E);
-        const __m512d v1 = extexp_scale_pd(_mm512_loadu_pd(x + i + 8), xlo, M, r, E);
-        const __m512d v2 = extexp_scale_pd(_mm512_loadu_pd(x + i + 16), xlo, M, r, E);
-        const __m512d v3 = extexp_scale_pd(_mm512_loadu_pd(x + i + 24), xlo, M, r, E);
-        _mm512_storeu_pd(y + i, v0);
-        _mm512_storeu_pd(y + i + 8, v1);
-        _mm512_storeu_pd(y + i + 16, v2);
-        _mm512_storeu_pd(y + i + 24, v3);
-    }
-    for (; i < n; i += 8) {
-        const __mmask8 k = n - i >= 8 ? (__mmask8)0xFF : tail8(n - i);
-        _mm512_mask_storeu_pd(y + i, k, extexp_scale_pd(_mm512_maskz_loadu_pd(k, x + i), xlo, M, r, E));
-    }
+    const __m512d xlo = _mm512_set1_pd(SV_XLO_F64);
+    double hi, lo;
+    recip_f64(mant, &hi, &lo);
+    const __m512d rhi = _mm512_set1_pd(hi), rlo = _mm512_set1_pd(lo), E = _mm512_set1_pd(expo);
+    MAP_PD(x, y, n, extexp_scale_pd(v, xlo, rhi, rlo, E));
 }
 
 static TGT double read_f64(const double *x, size_t n)
@@ -675,6 +721,10 @@ static TGT double read_f64(const double *x, size_t n)
     __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        PREFETCH(x + i + 0);
+        PREFETCH(x + i + 8);
+        PREFETCH(x + i + 16);
+        PREFETCH(x + i + 24);
         a0 = _mm512_add_pd(a0, _mm512_loadu_pd(x + i));
         a1 = _mm512_add_pd(a1, _mm512_loadu_pd(x + i + 8));
         a2 = _mm512_add_pd(a2, _mm512_loadu_pd(x + i + 16));
@@ -689,19 +739,7 @@ static TGT double read_f64(const double *x, size_t n)
 
 static TGT void copy_f64(const double *x, double *y, size_t n)
 {
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        const __m512d v0 = _mm512_loadu_pd(x + i), v1 = _mm512_loadu_pd(x + i + 8);
-        const __m512d v2 = _mm512_loadu_pd(x + i + 16), v3 = _mm512_loadu_pd(x + i + 24);
-        _mm512_storeu_pd(y + i, v0);
-        _mm512_storeu_pd(y + i + 8, v1);
-        _mm512_storeu_pd(y + i + 16, v2);
-        _mm512_storeu_pd(y + i + 24, v3);
-    }
-    for (; i < n; i += 8) {
-        const __mmask8 k = n - i >= 8 ? (__mmask8)0xFF : tail8(n - i);
-        _mm512_mask_storeu_pd(y + i, k, _mm512_maskz_loadu_pd(k, x + i));
-    }
+    MAP_PD(x, y, n, v);
 }
 
 const sv_kernels_f64 sv_avx512_f64 = {

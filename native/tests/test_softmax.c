@@ -344,6 +344,38 @@ static void test_plan_chunks(void)
     free(w);
 }
 
+/* rows big enough for the streaming (non-temporal) stores of the x86 last passes, at
+ * several alignments of the output: every element written, and right */
+static void test_streaming_rows(void)
+{
+    const size_t n = ((size_t)8 << 20) / sizeof(float) + 37;
+    float *xb = malloc((n + 16) * sizeof *xb), *yb = malloc((n + 16) * sizeof *yb);
+    double *xd = malloc(n * sizeof *xd), *want = malloc(n * sizeof *want);
+    unsigned long long seed = 5;
+    for (size_t i = 0; i < n + 16; i++)
+        xb[i] = (float)((rnd(&seed) - 0.5) * 20);
+    for (size_t off = 0; off < 16; off += 7) {
+        float *x = xb + off, *y = yb + (15 - off);
+        double err = 0;
+        for (size_t i = 0; i < n; i++)
+            xd[i] = x[i];
+        ref_softmax(xd, want, n);
+        for (int a = 0; a < 4; a++) {
+            sv_softmax_f32(a, x, y, 1, n);
+            for (size_t i = 0; i < n; i++) {
+                const double d = fabs(y[i] - want[i]) / want[i];
+                err = d > err ? d : err;
+            }
+            CHECK(err < 1e-5, "%s streaming row (offset %zu): max rel err %g", ALG[a], off, err);
+        }
+        CHECK(sv_copy_f32(x, y, n) == SV_OK && memcmp(x, y, n * sizeof *x) == 0, "streaming copy, offset %zu", off);
+    }
+    free(xb);
+    free(yb);
+    free(xd);
+    free(want);
+}
+
 static void test_probes(void)
 {
     const size_t n = 1001;
@@ -378,6 +410,7 @@ int main(void)
         test_batch();
         test_extexp();
         test_plan_chunks();
+        test_streaming_rows();
         test_probes();
         printf("%s: done (%d passed, %d failed so far)\n", isa, passed, failed);
     }
