@@ -17,6 +17,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "exp_f32.h"
 #include "exp_f64.h"
@@ -45,6 +46,49 @@ static TGT void recip_f64(double m, double *hi, double *lo)
 }
 
 /* ================================================================== float32 */
+
+/* y = F(v) for every vector v of x (FS(xs) for the scalar head and tail).  Outputs of at
+ * least SV_STREAM_BYTES are written with non-temporal stores after a scalar head that
+ * aligns y to 32 bytes (see kernels_avx512.c). */
+#define MAP_AVX2(T, VT, W, x, y, n, LOADU, STOREU, STREAM, F, FS)                       \
+    do {                                                                                \
+        size_t i_ = 0;                                                                  \
+        if ((n) * sizeof(T) >= SV_STREAM_BYTES && ((uintptr_t)(y) & (sizeof(T) - 1)) == 0) { \
+            for (; i_ < (n) && ((uintptr_t)((y) + i_) & 31); i_++) {                    \
+                const T xs = (x)[i_];                                                   \
+                (y)[i_] = (FS);                                                         \
+            }                                                                           \
+            for (; i_ + (W) <= (n); i_ += (W)) {                                        \
+                const VT v = LOADU((x) + i_);                                           \
+                PREFETCH((x) + i_);                                                     \
+                STREAM((y) + i_, (F));                                                  \
+            }                                                                           \
+            _mm_sfence();                                                               \
+        }                                                                               \
+        for (; i_ + 4 * (W) <= (n); i_ += 4 * (W)) {                                    \
+            VT r_[4];                                                                   \
+            PREFETCH((x) + i_);                                                         \
+            PREFETCH((x) + i_ + 2 * (W));                                               \
+            for (int j_ = 0; j_ < 4; j_++) {                                            \
+                const VT v = LOADU((x) + i_ + (W) * j_);                                \
+                r_[j_] = (F);                                                           \
+            }                                                                           \
+            for (int j_ = 0; j_ < 4; j_++)                                              \
+                STOREU((y) + i_ + (W) * j_, r_[j_]);                                    \
+        }                                                                               \
+        for (; i_ + (W) <= (n); i_ += (W)) {                                            \
+            const VT v = LOADU((x) + i_);                                               \
+            STOREU((y) + i_, (F));                                                      \
+        }                                                                               \
+        for (; i_ < (n); i_++) {                                                        \
+            const T xs = (x)[i_];                                                       \
+            (y)[i_] = (FS);                                                             \
+        }                                                                               \
+    } while (0)
+#define MAP_PS(x, y, n, F, FS) \
+    MAP_AVX2(float, __m256, 8, x, y, n, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_stream_ps, F, FS)
+#define MAP_PD(x, y, n, F, FS) \
+    MAP_AVX2(double, __m256d, 4, x, y, n, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_stream_pd, F, FS)
 
 INL __m256 pow2_ps(__m256 k)
 {
@@ -175,23 +219,7 @@ static TGT double sum_exp_f32(const float *x, float *y, size_t n, float shift)
 static TGT void scale_f32(const float *x, float *y, size_t n, float factor)
 {
     const __m256 f = _mm256_set1_ps(factor);
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 16);
-        const __m256 v0 = _mm256_mul_ps(_mm256_loadu_ps(x + i), f);
-        const __m256 v1 = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8), f);
-        const __m256 v2 = _mm256_mul_ps(_mm256_loadu_ps(x + i + 16), f);
-        const __m256 v3 = _mm256_mul_ps(_mm256_loadu_ps(x + i + 24), f);
-        _mm256_storeu_ps(y + i, v0);
-        _mm256_storeu_ps(y + i + 8, v1);
-        _mm256_storeu_ps(y + i + 16, v2);
-        _mm256_storeu_ps(y + i + 24, v3);
-    }
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), f));
-    for (; i < n; i++)
-        y[i] = x[i] * factor;
+    MAP_PS(x, y, n, _mm256_mul_ps(v, f), xs * factor);
 }
 
 INL __m256 exp_scale_ps(__m256 x, __m256 s, __m256 f)
@@ -202,23 +230,7 @@ INL __m256 exp_scale_ps(__m256 x, __m256 s, __m256 f)
 static TGT void exp_scale_f32(const float *x, float *y, size_t n, float shift, float factor)
 {
     const __m256 s = _mm256_set1_ps(shift), f = _mm256_set1_ps(factor);
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 16);
-        const __m256 v0 = exp_scale_ps(_mm256_loadu_ps(x + i), s, f);
-        const __m256 v1 = exp_scale_ps(_mm256_loadu_ps(x + i + 8), s, f);
-        const __m256 v2 = exp_scale_ps(_mm256_loadu_ps(x + i + 16), s, f);
-        const __m256 v3 = exp_scale_ps(_mm256_loadu_ps(x + i + 24), s, f);
-        _mm256_storeu_ps(y + i, v0);
-        _mm256_storeu_ps(y + i + 8, v1);
-        _mm256_storeu_ps(y + i + 16, v2);
-        _mm256_storeu_ps(y + i + 24, v3);
-    }
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, exp_scale_ps(_mm256_loadu_ps(x + i), s, f));
-    for (; i < n; i++)
-        y[i] = sv_expneg_f32(x[i] - shift) * factor;
+    MAP_PS(x, y, n, exp_scale_ps(v, s, f), sv_expneg_f32(xs - shift) * factor);
 }
 
 INL __m256d expneg_pd(__m256d t);
@@ -390,33 +402,20 @@ INL __m256 extexp_scale_ps(__m256 x, __m256 xlo, __m256 rhi, __m256 rlo, __m256 
     return _mm256_mul_ps(q, pow2_ps(_mm256_sub_ps(k, E)));
 }
 
+static TGT float extexp_scale_1f(float x, float mant, float expo)
+{
+    float k;
+    const float p = sv_split_f32(x < SV_XLO_F32 ? SV_XLO_F32 : x, &k);
+    return (p / mant) * sv_pow2i_f32(k - expo);
+}
+
 static TGT void extexp_scale_f32(const float *x, float *y, size_t n, float mant, float expo)
 {
     const __m256 xlo = _mm256_set1_ps(SV_XLO_F32);
     float hi, lo;
     recip_f32(mant, &hi, &lo);
     const __m256 rhi = _mm256_set1_ps(hi), rlo = _mm256_set1_ps(lo), E = _mm256_set1_ps(expo);
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 16);
-        const __m256 v0 = extexp_scale_ps(_mm256_loadu_ps(x + i), xlo, rhi, rlo, E);
-        const __m256 v1 = extexp_scale_ps(_mm256_loadu_ps(x + i + 8), xlo, rhi, rlo, E);
-        const __m256 v2 = extexp_scale_ps(_mm256_loadu_ps(x + i + 16), xlo, rhi, rlo, E);
-        const __m256 v3 = extexp_scale_ps(_mm256_loadu_ps(x + i + 24), xlo, rhi, rlo, E);
-        _mm256_storeu_ps(y + i, v0);
-        _mm256_storeu_ps(y + i + 8, v1);
-        _mm256_storeu_ps(y + i + 16, v2);
-        _mm256_storeu_ps(y + i + 24, v3);
-    }
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, extexp_scale_ps(_mm256_loadu_ps(x + i), xlo, rhi, rlo, E));
-    for (; i < n; i++) {
-        const float v = x[i] < SV_XLO_F32 ? SV_XLO_F32 : x[i];
-        float k;
-        const float p = sv_split_f32(v, &k);
-        y[i] = (p / mant) * sv_pow2i_f32(k - expo);
-    }
+    MAP_PS(x, y, n, extexp_scale_ps(v, xlo, rhi, rlo, E), extexp_scale_1f(xs, mant, expo));
 }
 
 static TGT double read_f32(const float *x, size_t n)
@@ -440,19 +439,7 @@ static TGT double read_f32(const float *x, size_t n)
 
 static TGT void copy_f32(const float *x, float *y, size_t n)
 {
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 16);
-        const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
-        const __m256 v2 = _mm256_loadu_ps(x + i + 16), v3 = _mm256_loadu_ps(x + i + 24);
-        _mm256_storeu_ps(y + i, v0);
-        _mm256_storeu_ps(y + i + 8, v1);
-        _mm256_storeu_ps(y + i + 16, v2);
-        _mm256_storeu_ps(y + i + 24, v3);
-    }
-    for (; i < n; i++)
-        y[i] = x[i];
+    MAP_PS(x, y, n, v, xs);
 }
 
 const sv_kernels_f32 sv_avx2_f32 = {
@@ -570,41 +557,13 @@ static TGT double sum_exp_f64(const double *x, double *y, size_t n, double shift
 static TGT void scale_f64(const double *x, double *y, size_t n, double factor)
 {
     const __m256d f = _mm256_set1_pd(factor);
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 8);
-        const __m256d v0 = _mm256_mul_pd(_mm256_loadu_pd(x + i), f);
-        const __m256d v1 = _mm256_mul_pd(_mm256_loadu_pd(x + i + 4), f);
-        const __m256d v2 = _mm256_mul_pd(_mm256_loadu_pd(x + i + 8), f);
-        const __m256d v3 = _mm256_mul_pd(_mm256_loadu_pd(x + i + 12), f);
-        _mm256_storeu_pd(y + i, v0);
-        _mm256_storeu_pd(y + i + 4, v1);
-        _mm256_storeu_pd(y + i + 8, v2);
-        _mm256_storeu_pd(y + i + 12, v3);
-    }
-    for (; i < n; i++)
-        y[i] = x[i] * factor;
+    MAP_PD(x, y, n, _mm256_mul_pd(v, f), xs * factor);
 }
 
 static TGT void exp_scale_f64(const double *x, double *y, size_t n, double shift, double factor)
 {
     const __m256d s = _mm256_set1_pd(shift), f = _mm256_set1_pd(factor);
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 8);
-        const __m256d v0 = _mm256_mul_pd(expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i), s)), f);
-        const __m256d v1 = _mm256_mul_pd(expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i + 4), s)), f);
-        const __m256d v2 = _mm256_mul_pd(expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i + 8), s)), f);
-        const __m256d v3 = _mm256_mul_pd(expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i + 12), s)), f);
-        _mm256_storeu_pd(y + i, v0);
-        _mm256_storeu_pd(y + i + 4, v1);
-        _mm256_storeu_pd(y + i + 8, v2);
-        _mm256_storeu_pd(y + i + 12, v3);
-    }
-    for (; i < n; i++)
-        y[i] = sv_expneg_f64(x[i] - shift) * factor;
+    MAP_PD(x, y, n, _mm256_mul_pd(expneg_pd(_mm256_sub_pd(v, s)), f), sv_expneg_f64(xs - shift) * factor);
 }
 
 static TGT void online_f64(const double *x, size_t n, double *max_out, double *sum_out)
@@ -730,31 +689,20 @@ INL __m256d extexp_scale_pd(__m256d x, __m256d xlo, __m256d rhi, __m256d rlo, __
     return _mm256_mul_pd(q, pow2_pd(_mm256_sub_pd(k, E)));
 }
 
+static TGT double extexp_scale_1d(double x, double mant, double expo)
+{
+    double k;
+    const double p = sv_split_f64(x < SV_XLO_F64 ? SV_XLO_F64 : x, &k);
+    return (p / mant) * sv_pow2i_f64(k - expo);
+}
+
 static TGT void extexp_scale_f64(const double *x, double *y, size_t n, double mant, double expo)
 {
     const __m256d xlo = _mm256_set1_pd(SV_XLO_F64);
     double hi, lo;
     recip_f64(mant, &hi, &lo);
     const __m256d rhi = _mm256_set1_pd(hi), rlo = _mm256_set1_pd(lo), E = _mm256_set1_pd(expo);
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 8);
-        const __m256d v0 = extexp_scale_pd(_mm256_loadu_pd(x + i), xlo, rhi, rlo, E);
-        const __m256d v1 = extexp_scale_pd(_mm256_loadu_pd(x + i + 4), xlo, rhi, rlo, E);
-        const __m256d v2 = extexp_scale_pd(_mm256_loadu_pd(x + i + 8), xlo, rhi, rlo, E);
-        const __m256d v3 = extexp_scale_pd(_mm256_loadu_pd(x + i + 12), xlo, rhi, rlo, E);
-        _mm256_storeu_pd(y + i, v0);
-        _mm256_storeu_pd(y + i + 4, v1);
-        _mm256_storeu_pd(y + i + 8, v2);
-        _mm256_storeu_pd(y + i + 12, v3);
-    }
-    for (; i < n; i++) {
-        const double v = x[i] < SV_XLO_F64 ? SV_XLO_F64 : x[i];
-        double k;
-        const double p = sv_split_f64(v, &k);
-        y[i] = (p / mant) * sv_pow2i_f64(k - expo);
-    }
+    MAP_PD(x, y, n, extexp_scale_pd(v, xlo, rhi, rlo, E), extexp_scale_1d(xs, mant, expo));
 }
 
 static TGT double read_f64(const double *x, size_t n)
@@ -777,19 +725,7 @@ static TGT double read_f64(const double *x, size_t n)
 
 static TGT void copy_f64(const double *x, double *y, size_t n)
 {
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 8);
-        const __m256d v0 = _mm256_loadu_pd(x + i), v1 = _mm256_loadu_pd(x + i + 4);
-        const __m256d v2 = _mm256_loadu_pd(x + i + 8), v3 = _mm256_loadu_pd(x + i + 12);
-        _mm256_storeu_pd(y + i, v0);
-        _mm256_storeu_pd(y + i + 4, v1);
-        _mm256_storeu_pd(y + i + 8, v2);
-        _mm256_storeu_pd(y + i + 12, v3);
-    }
-    for (; i < n; i++)
-        y[i] = x[i];
+    MAP_PD(x, y, n, v, xs);
 }
 
 const sv_kernels_f64 sv_avx2_f64 = {

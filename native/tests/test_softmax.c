@@ -370,6 +370,24 @@ static void test_streaming_rows(void)
         }
         CHECK(sv_copy_f32(x, y, n) == SV_OK && memcmp(x, y, n * sizeof *x) == 0, "streaming copy, offset %zu", off);
     }
+    /* float64: the same rows, half as many elements to reach the streaming size */
+    for (size_t off = 0; off < 8; off += 5) {
+        const size_t nd = n / 2;
+        double *x = xd + off, *y = malloc((nd + 8) * sizeof *y) , err = 0;
+        for (size_t i = 0; i < nd; i++)
+            x[i] = xb[i];
+        ref_softmax(x, want, nd);
+        for (int a = 0; a < 4; a++) {
+            sv_softmax_f64(a, x, y + (7 - off), 1, nd);
+            for (size_t i = 0; i < nd; i++) {
+                const double d = fabs(y[7 - off + i] - want[i]) / want[i];
+                err = d > err ? d : err;
+            }
+            CHECK(err < 1e-12, "%s f64 streaming row (offset %zu): max rel err %g", ALG[a], off, err);
+        }
+        CHECK(sv_copy_f64(x, y + 1, nd) == SV_OK && memcmp(x, y + 1, nd * sizeof *x) == 0, "f64 streaming copy");
+        free(y);
+    }
     free(xb);
     free(yb);
     free(xd);
