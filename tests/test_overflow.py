@@ -344,7 +344,7 @@ def test_scale_past_88_72_in_float32_breaks_only_naive(panel):
         assert np.isfinite(s[m]).all()
         assert s[m].sum() == pytest.approx(1.0, abs=1e-6)
     want = scipy.special.softmax(s["logits"])  # the float32 logits, in float64
-    # the C core may flush float32 subnormal results to 0 (DESIGN.md): atol = tiny
+    # the C core may flush float32 subnormal results to 0 (the public API allows it): atol = tiny
     np.testing.assert_allclose(s["two_pass"], want, rtol=1e-5, atol=float(np.finfo(np.float32).tiny))
     # the table shows it: the inf and NaN cells are coloured
     assert panel._texts[1][0].get_text() == "inf" and panel._texts[2][0].get_text() == "NaN"
@@ -427,3 +427,27 @@ def test_panel_lecture_mode_extreme_settings_have_clean_text():
         assert style.text_problems(p.figure) == []
     finally:
         softviz.lecture_mode(False)
+
+
+# --------------------------------------------------------------------------
+# plot_collapse: readable without colour
+# --------------------------------------------------------------------------
+
+def test_plot_collapse_curves_differ_by_more_than_colour():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from softviz.panels.overflow import plot_collapse
+
+    fig = plot_collapse(gap_max=45.0)
+    try:
+        curves = [line for line in fig.axes[0].get_lines() if line.get_label()[:1] != "_"]
+        assert len(curves) == 4
+        looks = {(line.get_linestyle(), line.get_marker()) for line in curves}
+        assert len(looks) == len(curves), "two curves are told apart by colour alone"
+        with pytest.raises(ValueError, match="gap_max"):
+            plot_collapse(gap_max=float("nan"))
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)

@@ -425,6 +425,30 @@ def test_registry_lists_shipped_panels_only():
     assert "TwoSliders" not in reg and "Broken" not in reg
 
 
+def test_soft_nms_panel_accepts_its_saved_params_in_one_call():
+    # The round slider's range depends on the other params (hard NMS runs fewer rounds):
+    # restoring a saved set must not check `round` against the range of the settings before.
+    from softviz.panels import SoftNMSPanel
+
+    with offscreen():
+        p = SoftNMSPanel()
+    saved, shown = p.params, p.state()
+    p.set(method="hard")
+    assert p.params["round"] < saved["round"]        # the range really shrank
+    p.set(**saved)
+    assert p.params == saved and p.last_error is None
+    np.testing.assert_array_equal(p.state()["keep"], shown["keep"])
+    p.set(round=3)
+    middle = p.params
+    p.set(method="hard")
+    p.set(**middle)                                  # a round inside the range, not the last
+    assert p.state()["round"] == 3 and p.controls["round"].max == shown["n_rounds"]
+    with pytest.raises(ValueError, match="sigma"):
+        p.set(sigma=-1.0, round=2)                   # refused as a whole: nothing moved
+    assert p.params == middle and p.controls["round"].max == shown["n_rounds"]
+    p.close()
+
+
 @pytest.mark.parametrize("name", sorted(panels.registry()))
 @pytest.mark.parametrize("lecture", [False, True])
 def test_every_panel_is_titled_labelled_and_text_does_not_overlap(name, lecture):

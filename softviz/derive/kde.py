@@ -23,7 +23,7 @@ simulation); the regimes themselves are those of G. Biroli and M. Mezard,
 Each function verifies its steps with sympy before returning them as
 ``(description, sympy expression or Eq)`` pairs for the notebook.
 
-Used in: notebooks/05_kde_regimes.ipynb
+Used in: notebooks/05_kde_regimes.ipynb and notebooks/05_kde_regimes_further.ipynb
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def kde_rate_function():
     non-centrality 1, whose log-moment generating function is Lambda(t) below.
     Cramer's theorem gives I(u) = sup_t [t u - Lambda(t)]; the substitution
     s = 1 / (1 - 2t) makes everything rational. Also I(2) = 0 (typical distance)
-    and I'(u) = (s - 1) / (2 s). Used in: notebooks/05_kde_regimes.ipynb
+    and I'(u) = (s - 1) / (2 s). Used in: notebooks/05_kde_regimes_further.ipynb
     """
     s, t, _, u, _ = _symbols()
     lam = -sp.log(1 - 2 * t) / 2 + t / (1 - 2 * t)
@@ -97,7 +97,7 @@ def kde_s_min_equation():
     """The nearest of n = e^{alpha d} points: e^{d (alpha - I(u))} points sit near u, so
     the smallest u has I(u_min) = alpha, i.e. s_min^2 - s_min - ln s_min = 2 alpha.
 
-    Used in: notebooks/05_kde_regimes.ipynb
+    Used in: notebooks/05_kde_regimes_further.ipynb
     """
     s, _, _, u, alpha = _symbols()
     s_min, u_min = sp.symbols("s_min u_min", positive=True)
@@ -121,7 +121,7 @@ def kde_h_g():
     maximum sticks to the edge u_min: the nearest points dominate (condensation).
     Near the edge, point counts grow like e^{d |I'(u_min)| du} and weights fall
     like e^{-d du / (2 h^2)}: power-law weights with tail index
-    mu = 2 h^2 |I'(u_min)| = (h / h_G)^2. Used in: notebooks/05_kde_regimes.ipynb
+    mu = 2 h^2 |I'(u_min)| = (h / h_G)^2. Used in: notebooks/05_kde_regimes_further.ipynb
     """
     s, _, h, _, _ = _symbols()
     s_min = sp.Symbol("s_min", positive=True)
@@ -150,7 +150,7 @@ def kde_h_clt():
     function at twice the inverse temperature (h^2 -> h^2 / 2). Its saddle
     s** = h^2 / (2 + h^2) must stay above s_min for the CLT to hold.
 
-    Used in: notebooks/05_kde_regimes.ipynb
+    Used in: notebooks/05_kde_regimes_further.ipynb
     """
     s, _, h, _, _ = _symbols()
     s_min = sp.Symbol("s_min", positive=True)
@@ -173,7 +173,7 @@ def kde_kl_pieces():
     KL/d = E[ln p(x)]/d - E[ln rho_hat(x)]/d with E[ln p]/d = -ln(2 pi)/2 - 1/2 and
     ln rho_hat / d = (1/d) ln Z - alpha - ln(2 pi h^2) / 2. Above h_G, (1/d) ln Z is
     the saddle value; below, it is the edge value -u_min / (2 h^2).
-    Used in: notebooks/05_kde_regimes.ipynb
+    Used in: notebooks/05_kde_regimes_further.ipynb
     """
     s, _, h, _, alpha = _symbols()
     s_min = sp.Symbol("s_min", positive=True)

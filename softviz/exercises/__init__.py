@@ -28,14 +28,25 @@ from ._check import CheckResult
 # Public name -> module of this package that defines it, imported on first use.
 _LAZY = {
     "check_softmax": "softmax",                          # notebooks/00_start_here.ipynb
+    "check_logits_for_probabilities": "softmax",         # notebooks/00_start_here.ipynb
+    "check_stablemax": "softmax",                        # notebooks/01_overflow.ipynb
     "check_stable_softmax": "softmax",                   # notebooks/01_overflow.ipynb
     "check_stable_log_softmax": "softmax",               # notebooks/01_overflow.ipynb
     "check_entropy": "temperature",                      # notebooks/02_temperature.ipynb
+    "check_smooth_max": "temperature",                   # notebooks/02_temperature.ipynb
     "check_temperature_for_entropy": "temperature",      # notebooks/02_temperature.ipynb
     "check_gumbel_max": "gumbel",                        # notebooks/03_gumbel.ipynb
+    "check_relaxed_sample": "gumbel",                    # notebooks/03_gumbel.ipynb
+    "check_gumbel_top_k": "gumbel",                      # notebooks/03_gumbel.ipynb
+    "check_box_iou": "nms",                              # notebooks/04_soft_nms.ipynb
     "check_gaussian_step": "nms",                        # notebooks/04_soft_nms.ipynb
-    "check_log_density": "kde",                          # notebooks/05_kde_regimes.ipynb
+    "check_log_density": "kde",                          # notebooks/05_kde_regimes_further.ipynb
+    "check_participation_ratio": "kde",                  # notebooks/05_kde_regimes.ipynb
+    "check_condensation_bandwidth": "kde",               # notebooks/05_kde_regimes.ipynb
     "check_online_merge": "kernels",                     # notebooks/06_two_pass.ipynb
+    "check_cross_entropy_grad": "training",              # notebooks/07_training.ipynb
+    "check_stablemax_cross_entropy": "training",         # notebooks/07_training.ipynb
+    "check_collapse_prediction": "training",             # notebooks/07_training.ipynb
 }
 
 __all__ = ["CheckResult", *_LAZY]

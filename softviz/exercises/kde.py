@@ -6,7 +6,19 @@ Gaussian density. Written as the log of a sum of exp, every term underflows to 0
 in high dimension (the d = 200 cases), and log 0 = -inf; the fix is
 logsumexp. Reference: ``softviz.kde.log_density``.
 
-Used in: notebooks/05_kde_regimes.ipynb
+Two checks about the regimes themselves (lesson 05, after G. Biroli and
+M. Mezard, "Kernel Density Estimators in Large Dimensions", 2024,
+arXiv:2408.05807):
+
+* ``check_participation_ratio``: ``fn(x, data, h)`` returns the participation
+  ratio 1 / sum_i w_i^2 of the kernel weights w = softmax(-|x - y_i|^2 / (2 h^2)),
+  the effective number of data points behind rho_hat(x);
+* ``check_condensation_bandwidth``: ``fn(sq_dists, hs)`` locates, on a grid of
+  bandwidths, the largest h at which one data point carries more than half of
+  the estimate at the median test point: the condensation seen in a simulation.
+
+Used in: notebooks/05_kde_regimes.ipynb (the two regime checks) and
+notebooks/05_kde_regimes_further.ipynb (``check_log_density``)
 """
 from __future__ import annotations
 
@@ -15,10 +27,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import kde
-from ._check import _FAIL, _OK, _TODO, CheckResult, _name, _not_callable, guarded
+from .. import core, kde
+from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, _not_callable, guarded
 
-__all__ = ["check_log_density"]
+__all__ = ["check_log_density", "check_participation_ratio", "check_condensation_bandwidth"]
 
 
 class _Case(NamedTuple):
@@ -152,6 +164,242 @@ def check_log_density(fn) -> CheckResult:
     a log of a plain sum gives -inf), small and large h. Prints a verdict with
     a hint and returns a :class:`CheckResult`; never raises.
 
-    Used in: notebooks/05_kde_regimes.ipynb
+    Used in: notebooks/05_kde_regimes_further.ipynb
     """
     return guarded("check_log_density", lambda: _verdict(fn))
+
+
+# --------------------------------------------------------------------------
+# Shared by the two regime checks
+# --------------------------------------------------------------------------
+
+def _call(fn, name, case, args, signature):
+    """(value, None) or (None, CheckResult) for a raise, NotImplementedError or the stub's None."""
+    try:
+        with np.errstate(all="ignore"):
+            got = fn(*args)
+    except NotImplementedError:
+        return None, CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+                                       f"Replace the stub with your code, then run this cell again.")
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        return None, CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  Hint: it raised '
+                                        f"{type(exc).__name__}" + (f": {first}" if first else "")
+                                        + f". The check calls {signature}.", case)
+    if got is None:
+        return None, CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+                                       f"Write your code in place of `return None`, then run this "
+                                       f"cell again.")
+    return got, None
+
+
+def _number(got):
+    try:
+        return float(np.asarray(got, dtype=np.float64).reshape(()))
+    except (TypeError, ValueError):
+        return None
+
+
+def _weights(sq, h, factor=2.0):
+    """softmax over the last axis of -sq / (factor h^2), stable."""
+    return core.softmax(np.asarray(sq, dtype=np.float64) * (-1.0 / (factor * h * h)), axis=-1)
+
+
+# --------------------------------------------------------------------------
+# check_participation_ratio
+# --------------------------------------------------------------------------
+
+def _pr_cases():
+    rng = np.random.default_rng(20240806)  # fixed: every student gets the same cases
+    cases = [("d = 1, three points, h = 0.7", np.array([0.5]), np.array([[0.0], [1.0], [-2.0]]), 0.7),
+             ("four copies of one point (PR = n = 4)", np.array([0.0, 1.0]),
+              np.array([[1.0, 1.0]] * 4), 0.3)]
+    for d, n, h, note in ((2, 40, 0.4, ""), (50, 300, 3.0, ", large h: many points share"),
+                          (200, 500, 0.25, ", small h: exp underflows"),
+                          (200, 500, 2.0, ", between")):
+        cases.append((f"d = {d}, n = {n}, h = {h}{note}", rng.standard_normal(d),
+                      rng.standard_normal((n, d)), h))
+    return tuple(cases)
+
+
+_PR_CASES = _pr_cases()
+
+
+def _pr_verdict(fn):
+    missing = _not_callable("check_participation_ratio", fn)
+    if missing is not None:
+        return missing
+    name = _name(fn)
+    for case, x, data, h in _PR_CASES:
+        got, early = _call(fn, name, case, (x.copy(), data.copy(), h),
+                           f"{name}(x, data, h) with x of shape (d,), data of shape (n, d), float h")
+        if early is not None:
+            return early
+        sq = ((data - x) ** 2).sum(axis=1)
+        w = _weights(sq, h)
+        want = float(1.0 / np.sum(w * w))
+        value = _number(got)
+        if value is None:
+            hint = f"return one number, the participation ratio, got {_fmt(got)}."
+        elif math.isclose(value, want, rel_tol=1e-8, abs_tol=1e-12):
+            continue
+        elif not math.isfinite(value):
+            hint = (f"got {value}: exp(-|x - y_i|^2 / (2 h^2)) underflows to 0 for every point "
+                    f"here (the largest exponent is {-sq.min() / (2 * h * h):.0f}), so the "
+                    f"weights are 0 / 0. Compute them as a softmax, which subtracts the largest "
+                    f"exponent first (softviz.softmax does it).")
+        elif math.isclose(value, 1.0 / want, rel_tol=1e-8):
+            hint = "this is sum_i w_i^2; the participation ratio is its inverse, 1 / sum_i w_i^2."
+        elif math.isclose(value, 1.0 / np.sum(_weights(sq, h, 1.0) ** 2), rel_tol=1e-8):
+            hint = "the exponent is -|x - y_i|^2 / (2 h^2): the 2 is missing."
+        elif math.isclose(value, 1.0 / np.sum(_weights(np.sqrt(sq), h) ** 2), rel_tol=1e-8):
+            hint = "the distance must be squared: -|x - y_i|^2 / (2 h^2), a sum of squares."
+        elif math.isclose(value, 1.0 / w.max(), rel_tol=1e-8):
+            hint = "this is 1 / max_i w_i; the participation ratio is 1 / sum_i w_i^2."
+        else:
+            hint = ("w = softmax(-|x - y_i|^2 / (2 h^2)) over the n data points (the squared "
+                    "distance sums over the d coordinates), then 1 / sum(w**2).")
+        return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n'
+                                  f"    expected participation ratio {want:.8g}\n"
+                                  f"    got                          {_fmt(got)}\n  Hint: {hint}",
+                           case)
+    return CheckResult(True, f"{_OK} {name} gives the participation ratio on all "
+                             f"{len(_PR_CASES)} cases (d = 1 to 200, from one dominant point to "
+                             f"hundreds sharing).")
+
+
+def check_participation_ratio(fn) -> CheckResult:
+    """Check ``fn(x, data, h) -> 1 / sum_i w_i^2``, w = softmax(-|x - y_i|^2 / (2 h^2)).
+
+    Cases from d = 1 to d = 200 (where every plain exp underflows to 0), a
+    data set of identical points (PR = n), small and large h. Hints name the
+    likely slip (sum w^2 instead of its inverse, the missing 2, unsquared
+    distances, 1/max w, underflow). Prints a verdict and returns a
+    :class:`CheckResult`; never raises.
+
+    Used in: notebooks/05_kde_regimes.ipynb
+    """
+    return guarded("check_participation_ratio", lambda: _pr_verdict(fn))
+
+
+# --------------------------------------------------------------------------
+# check_condensation_bandwidth
+# --------------------------------------------------------------------------
+
+_GRID = np.round(np.geomspace(0.4, 2.0, 33), 4)
+
+
+def _condensation_cases():
+    cases = []
+    for alpha, d, seed in ((0.2, 20, 11), (0.15, 30, 12), (0.3, 16, 13)):
+        sim = kde.simulate(alpha, d, n_test=60, rng=seed)
+        cases.append((f"hidden simulation: alpha = {alpha}, d = {d}, n = {sim.n}", sim.sq, _GRID))
+    # Test points 10^4 away from the data: at the crossing every plain
+    # exp(-|x - y|^2 / (2 h^2)) underflows to 0, the softmax does not.
+    gen = np.random.default_rng(14)
+    data = gen.standard_normal((50, 5))
+    test = gen.standard_normal((20, 5))
+    test[:, 0] += 1e4
+    far = ((test[:, None, :] - data[None, :, :]) ** 2).sum(axis=2)
+    cases.append(("test points 10^4 away from the data (plain exp underflows)", far,
+                  np.round(np.geomspace(10.0, 1000.0, 41), 3)))
+    return tuple(cases)
+
+
+def _crossing(sq, hs, *, stat=np.median, factor=2.0, axis=-1):
+    above = [h for h in hs if stat(_weights(sq, h, factor).max(axis=axis)) > 0.5]
+    return max(above) if above else math.nan
+
+
+def _same(a, b):
+    return a is not None and (a == b or (math.isnan(a) and math.isnan(b)))
+
+
+def _next(hs, h):
+    """The grid point after ``h`` (NaN when there is none)."""
+    i = int(np.searchsorted(hs, h)) if math.isfinite(h) else -1
+    return float(hs[i + 1]) if 0 <= i < len(hs) - 1 else math.nan
+
+
+def _answers(fn):
+    """(sq, hs, the student's number or None) for every case; never raises."""
+    out = []
+    for _, sq, hs in _condensation_cases():
+        try:
+            with np.errstate(all="ignore"):
+                value = _number(fn(sq.copy(), hs.copy()))
+        except Exception:
+            value = None
+        out.append((sq, hs, value))
+    return out
+
+
+def _condensation_verdict(fn):
+    missing = _not_callable("check_condensation_bandwidth", fn)
+    if missing is not None:
+        return missing
+    name = _name(fn)
+    for case, sq, hs in _condensation_cases():
+        got, early = _call(fn, name, case, (sq.copy(), hs.copy()),
+                           f"{name}(sq_dists, hs) with sq_dists of shape (m, n) and hs a 1-D "
+                           f"increasing array")
+        if early is not None:
+            return early
+        want = _crossing(sq, hs)
+        value = _number(got)
+        if value is not None and (value == want or (math.isnan(value) and math.isnan(want))):
+            continue
+        hint = None
+        if value is None:
+            hint = f"return one number, a bandwidth from hs, got {_fmt(got)}."
+        elif math.isnan(value):
+            hint = ("got NaN: if plain exp(-sq / (2 h^2)) underflows to 0, the weights are 0 / 0. "
+                    "Compute them with a softmax along the data axis (softviz.softmax(..., "
+                    "axis=1)), which subtracts the largest exponent first.")
+        elif value.is_integer() and 0 <= value < len(hs) and hs[int(value)] == want:
+            hint = "this is the position in hs; return the bandwidth itself, hs[i]."
+        else:
+            variants = (
+                (dict(stat=np.mean), "this uses the mean of the largest weights over test points; "
+                                     "the lesson's criterion uses the median."),
+                (dict(factor=1.0), "the exponent is -|x - y_i|^2 / (2 h^2): the 2 is missing."),
+                (dict(axis=0), "the softmax or the max runs over the wrong axis: weights are a "
+                               "softmax over the n data points (axis 1), then the largest per "
+                               "test point."),
+            )
+            # A slip must explain the answers on every case, not just this one: on a single
+            # grid two slips can land on the same h.
+            answers = _answers(fn)
+            for kwargs, text in variants:
+                if hint is None and all(_same(v, _crossing(q, g, **kwargs)) for q, g, v in answers):
+                    hint = text
+            if hint is None and all(_same(v, _next(g, _crossing(q, g))) for q, g, v in answers):
+                hint = ("one grid step too far: return the largest h at which the median largest "
+                        "weight is still ABOVE 1/2, not the first h where it falls below.")
+            if hint is None and value not in set(hs.tolist()):
+                hint = "return one of the bandwidths in hs (a grid search, no interpolation)."
+            if hint is None:
+                hint = ("for each h: w = softmax(-sq_dists / (2 h^2), axis=1), the largest weight "
+                        "of each test point, their median; return the largest h where it is > 1/2.")
+        return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n'
+                                  f"    expected h = {want:.6g}\n    got        {_fmt(got)}\n"
+                                  f"  Hint: {hint}", case)
+    return CheckResult(True, f"{_OK} {name} finds the condensation bandwidth on all 4 cases "
+                             f"(three hidden simulations and test points far from the data).")
+
+
+def check_condensation_bandwidth(fn) -> CheckResult:
+    """Check ``fn(sq_dists, hs) -> h``: the largest h in ``hs`` where condensation is measured.
+
+    ``sq_dists[j, i] = |x_j - y_i|^2`` for m test points and n data points;
+    at each h the kernel weights of test point j are
+    softmax_i(-sq_dists[j, i] / (2 h^2)); the answer is the largest h of the
+    grid at which the median over test points of the largest weight exceeds
+    1/2 (NaN if there is none). Cases: three hidden simulations
+    (``softviz.kde.simulate``) and test points 10^4 away from the data, where
+    plain exp underflows.
+    Prints a verdict and returns a :class:`CheckResult`; never raises.
+
+    Used in: notebooks/05_kde_regimes.ipynb
+    """
+    return guarded("check_condensation_bandwidth", lambda: _condensation_verdict(fn))

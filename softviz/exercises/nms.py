@@ -16,6 +16,10 @@ hidden seeded scenes (``softviz.nms.make_scene``) and compares every round with
 (N. Bodla et al., "Soft-NMS -- Improving Object Detection With One Line of
 Code", 2017, arXiv:1704.04503).
 
+``check_box_iou`` checks the student's intersection over union of two boxes
+(section 1 of the lesson) against ``softviz.nms.box_iou`` on disjoint,
+touching, nested, partly overlapping and zero-area boxes.
+
 Used in: notebooks/04_soft_nms.ipynb
 """
 from __future__ import annotations
@@ -27,7 +31,7 @@ import numpy as np
 from .. import nms
 from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, _not_callable, guarded
 
-__all__ = ["check_gaussian_step"]
+__all__ = ["check_box_iou", "check_gaussian_step"]
 
 _CHECK = "check_gaussian_step"
 _RTOL, _ATOL = 1e-9, 1e-12
@@ -51,7 +55,7 @@ def _scene_case(seed, sigma, crowd):
 def _cases():
     # sigma = 0.5 hides one mistake (2 sigma**2 == sigma there), so most cases use another.
     return (
-        _Case("DESIGN.md worked example (4 boxes, sigma 0.5)",
+        _Case("the lesson's worked example A, B, C, D (4 boxes, sigma 0.5)",
               np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [5, 0, 15, 10]], float),
               np.array([0.9, 0.8, 0.7, 0.6]), 0.5, 0.001),
         _scene_case(11, 0.3, 0.8),
@@ -233,7 +237,7 @@ def check_gaussian_step(fn) -> CheckResult:
     """Check one round of Gaussian Soft-NMS: ``fn(boxes, scores, m, sigma, score_threshold)``.
 
     ``fn`` returns ``(new_scores, keep)`` (see the module docstring). The check
-    runs the greedy loop with ``fn`` on the DESIGN.md worked example, three
+    runs the greedy loop with ``fn`` on the lesson's four-box example, three
     hidden seeded scenes and a box exactly at the score threshold, compares
     each round with the reference and the result with ``softviz.nms.soft_nms``.
     Hints name the typical mistakes: IoU not squared, dividing by 2 sigma**2,
@@ -243,3 +247,111 @@ def check_gaussian_step(fn) -> CheckResult:
     Used in: notebooks/04_soft_nms.ipynb
     """
     return guarded(_CHECK, lambda: _verdict(fn))
+
+
+# --------------------------------------------------------------------------
+# check_box_iou: IoU of two boxes (x1, y1, x2, y2)
+# --------------------------------------------------------------------------
+
+_IOU_CASES = (
+    ("A and D of the lesson (IoU 1/3)", (0, 0, 10, 10), (5, 0, 15, 10)),
+    ("A and B of the lesson (shifted by 1, 1)", (0, 0, 10, 10), (1, 1, 11, 11)),
+    ("the same box twice", (2, 3, 7, 9), (2, 3, 7, 9)),
+    ("one box inside the other", (0, 0, 10, 10), (2, 2, 6, 6)),
+    ("disjoint boxes (apart in x and y)", (0, 0, 10, 10), (20, 20, 30, 30)),
+    ("disjoint boxes (apart in x only)", (0, 0, 4, 10), (6, 0, 9, 10)),
+    ("boxes that touch along an edge", (0, 0, 10, 10), (10, 0, 20, 10)),
+    ("a zero-area box (x1 == x2) on top of another", (5, 0, 5, 10), (0, 0, 10, 10)),
+    ("non-integer coordinates", (0.5, 0.25, 3.5, 2.0), (1.0, 1.0, 4.0, 3.0)),
+)
+
+
+def _iou_guesses(a, b):
+    """(value, hint) of the usual slips, for boxes a and b."""
+    ax1, ay1, ax2, ay2 = a
+    bx1, by1, bx2, by2 = b
+    w, h = min(ax2, bx2) - max(ax1, bx1), min(ay2, by2) - max(ay1, by1)
+    area_a, area_b = (ax2 - ax1) * (ay2 - ay1), (bx2 - bx1) * (by2 - by1)
+    inter = max(w, 0.0) * max(h, 0.0)
+    out = []
+    if area_a + area_b - w * h != 0:
+        out.append(((w * h) / (area_a + area_b - w * h),
+                    "the overlap width or height is negative here (the boxes are apart) and "
+                    "the product of two negatives is positive: clamp each at 0, "
+                    "max(0, min(x2) - max(x1))."))
+    if area_a + area_b:
+        out.append((inter / (area_a + area_b), "the union counts the intersection twice: "
+                    "|a ∪ b| = |a| + |b| - |a ∩ b|."))
+    pa, pb = (ax2 - ax1 + 1) * (ay2 - ay1 + 1), (bx2 - bx1 + 1) * (by2 - by1 + 1)
+    pi = max(w + 1, 0.0) * max(h + 1, 0.0)
+    out.append((pi / (pa + pb - pi), "this is the pixel-inclusive convention (+1 in every "
+                "width and height) of the original Caffe-era code; the lesson, like torchvision, "
+                "uses continuous coordinates: width x2 - x1."))
+    if min(area_a, area_b) > 0:
+        out.append((inter / min(area_a, area_b), "this divides by the smaller area "
+                    "(intersection over minimum); IoU divides by the union."))
+    return out
+
+
+def _iou_verdict(fn):
+    missing = _not_callable("check_box_iou", fn)
+    if missing is not None:
+        return missing
+    name = _name(fn)
+    for case, a, b in _IOU_CASES:
+        want = float(nms.box_iou(np.array([a], float), np.array([b], float))[0, 0])
+        try:
+            with np.errstate(all="ignore"):
+                got = fn(np.array(a, float), np.array(b, float))
+        except NotImplementedError:
+            return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+                                     f"Replace the stub with your code, then run this cell again.")
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            hint = (f"it raised {type(exc).__name__}" + (f": {first}" if first else "")
+                    + f". The check calls {name}(a, b) with two float arrays (x1, y1, x2, y2).")
+            if isinstance(exc, ZeroDivisionError):
+                hint += " A union of area 0 (two zero-area boxes) cannot occur here; look for a division by a width or height."
+            return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  Hint: {hint}', case)
+        if got is None:
+            return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+                                     f"Write your code in place of `return None`, then run this "
+                                     f"cell again.")
+        try:
+            value = float(np.asarray(got, dtype=np.float64).reshape(()))
+        except (TypeError, ValueError):
+            return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  Hint: return one '
+                                      f"number, the IoU, got {_fmt(got)}.", case)
+        if abs(value - want) <= 1e-12 + 1e-9 * abs(want):
+            continue
+        hint = None
+        for guess, text in _iou_guesses(a, b):
+            if abs(value - guess) <= 1e-9 * max(1.0, abs(guess)):
+                hint = text
+                break
+        if hint is None and not np.isfinite(value):
+            hint = ("got NaN or inf: a zero-area box has IoU 0 with everything (its intersection "
+                    "is 0), so compute the intersection first and return 0 when it is 0.")
+        if hint is None:
+            hint = ("IoU = |a ∩ b| / |a ∪ b| with |a ∩ b| = max(0, min(a.x2, b.x2) - max(a.x1, "
+                    "b.x1)) * (the same in y).")
+        return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n'
+                                  f"    a = {list(a)}, b = {list(b)}\n"
+                                  f"    expected IoU {want:.6g}, got {value:.6g}\n  Hint: {hint}", case)
+    return CheckResult(True, f"{_OK} {name} gives the IoU on all {len(_IOU_CASES)} cases "
+                             f"(overlapping, nested, disjoint, touching, zero-area boxes).")
+
+
+def check_box_iou(fn) -> CheckResult:
+    """Check ``fn(a, b) -> IoU`` of two boxes (x1, y1, x2, y2) in continuous coordinates.
+
+    Cases: the lesson's boxes, identical, nested, disjoint (in x and y, in x
+    only), touching, a zero-area box (IoU 0) and non-integer coordinates;
+    reference ``softviz.nms.box_iou``. A wrong answer gets a hint naming the
+    likely slip (no clamping at 0, intersection counted twice in the union,
+    the +1 pixel convention, intersection over minimum). Prints a verdict and
+    returns a :class:`CheckResult`; never raises.
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    return guarded("check_box_iou", lambda: _iou_verdict(fn))

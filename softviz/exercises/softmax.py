@@ -1,9 +1,15 @@
-"""Self-checks for the softmax exercises: the warm-up (lesson 00) and the
-overflow-safe softmax and log-softmax (lesson 01).
+"""Self-checks for the softmax exercises of lessons 00 and 01.
+
+* lesson 00: the warm-up softmax (``check_softmax``) and logits that give a
+  chosen probability vector (``check_logits_for_probabilities``: z = ln p + c,
+  any c, because softmax only sees differences);
+* lesson 01: the overflow-safe softmax and log-softmax, and StableMax
+  (``check_stablemax``; Prieto, Barsbey, Mediano and Birdal, "Grokking at the
+  Edge of Numerical Stability", 2025, arXiv:2501.04697).
 
 Each check runs the student's function on named cases and compares with
-``softviz.softmax`` / ``softviz.log_softmax``; the shared machinery
-(``CheckResult``, printing, never raising) is in ``_check.py``.
+``softviz.softmax`` / ``softviz.log_softmax`` / ``softviz.reference.stablemax``;
+the shared machinery (``CheckResult``, printing, never raising) is in ``_check.py``.
 
 Used in: notebooks/00_start_here.ipynb, notebooks/01_overflow.ipynb
 """
@@ -13,10 +19,13 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .. import core, numerics
+from .. import core, numerics, reference
 from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, _not_callable, guarded
+from .temperature import _Case as _ArgCase
+from .temperature import _run as _run_arg_cases
 
-__all__ = ["check_softmax", "check_stable_softmax", "check_stable_log_softmax"]
+__all__ = ["check_softmax", "check_stable_softmax", "check_stable_log_softmax",
+           "check_logits_for_probabilities", "check_stablemax"]
 
 
 class _Case(NamedTuple):
@@ -287,3 +296,139 @@ def check_stable_log_softmax(fn) -> CheckResult:
     Used in: notebooks/01_overflow.ipynb.
     """
     return _run(_STABLE_LOG, fn)
+
+
+# --------------------------------------------------------------------------
+# check_logits_for_probabilities (lesson 00)
+# --------------------------------------------------------------------------
+
+_LOGIT_CASES = (
+    _ArgCase("p = [0.2, 0.3, 0.5]", (np.array([0.2, 0.3, 0.5]),)),
+    _ArgCase("uniform p = [0.25, 0.25, 0.25, 0.25]", (np.full(4, 0.25),)),
+    _ArgCase("a single class p = [1]", (np.array([1.0]),)),
+    _ArgCase("a confident p = [0.001, 0.009, 0.99]", (np.array([0.001, 0.009, 0.99]),)),
+    _ArgCase("a zero entry p = [0.7, 0.3, 0]", (np.array([0.7, 0.3, 0.0]),)),
+)
+
+
+def _finite_close(a, b):
+    """a == b (rtol 1e-9) where b is finite, and a is -inf exactly where b is."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    fin = np.isfinite(b)
+    return bool(np.array_equal(np.isneginf(a), np.isneginf(b))
+                and np.allclose(a[fin], b[fin], rtol=1e-9, atol=1e-12))
+
+
+def _diagnose_logits(case, got):
+    (p,) = case.args
+    z = np.asarray(got, dtype=np.float64)
+    lines = [f"p          = {_fmt(p)}", f"your z     = {_fmt(z)}"]
+    if z.shape != p.shape:
+        return "\n  ".join(lines + [f"Hint: expected one logit per probability, an array of shape "
+                                    f"{p.shape}; got shape {z.shape}."])
+    if np.isnan(z).any():
+        return "\n  ".join(lines + ["Hint: NaN in z. ln p needs no tricks: np.log(0) is -inf, a "
+                                    "fine logit (its exp is exactly 0)."])
+    if np.isposinf(z).any():
+        return "\n  ".join(lines + ["Hint: +inf in z: softmax of +inf is NaN. Try z = ln p."])
+    with np.errstate(all="ignore"):
+        back = core.softmax(z)
+        logp = np.log(p)
+    lines.append(f"softmax(z) = {_fmt(back)}")
+    if np.allclose(back, p, rtol=1e-9, atol=1e-12):
+        return None
+    with np.errstate(all="ignore"):
+        if np.allclose(z, p, rtol=1e-12, atol=0):
+            hint = ("these are the probabilities themselves, and softmax(p) is not p. Undo the "
+                    "exp: a logit is a log-probability up to a constant, z_i = ln p_i + c.")
+        elif np.allclose(z, np.exp(p), rtol=1e-12, atol=0):
+            hint = "exp goes the wrong way here: softmax applies exp, so undo it with the log."
+        elif _finite_close(z, -logp):
+            hint = "the sign is flipped: z_i = +ln p_i (a larger p needs a larger logit)."
+        elif _finite_close(z, np.log2(p)) or _finite_close(z, np.log10(p)):
+            hint = ("that is log base 2 or 10; softmax uses e, so use the natural log np.log: "
+                    "e^(log2 p) is not p.")
+        else:
+            hint = ("softmax(z) must give p back. Since softmax(z)_i is proportional to e^(z_i), "
+                    "z_i = ln p_i works, and so does ln p_i + c for any one constant c.")
+    return "\n  ".join(lines + [f"Hint: {hint}"])
+
+
+def check_logits_for_probabilities(fn) -> CheckResult:
+    """Check that ``fn(p)`` returns logits z with softmax(z) == p (any shift c accepted).
+
+    Cases: [0.2, 0.3, 0.5], uniform, a single class, a confident vector and a
+    zero entry (its logit must be -inf, or so low that its exp is 0). Prints a
+    verdict and returns a :class:`CheckResult`; never raises.
+
+    Used in: notebooks/00_start_here.ipynb.
+    """
+    return _run_arg_cases("check_logits_for_probabilities", _LOGIT_CASES, fn, _diagnose_logits,
+                          "softmax(z) gives p back, zero entries included")
+
+
+# --------------------------------------------------------------------------
+# check_stablemax (lesson 01)
+# --------------------------------------------------------------------------
+
+_STABLEMAX_CASES = (
+    _ArgCase("the lesson's z = [20, 0, -5]", (np.array([20.0, 0.0, -5.0]),)),
+    _ArgCase("z = [1, 2, 3]", (np.array([1.0, 2.0, 3.0]),)),
+    _ArgCase("all negative z = [-3, -1, -2]", (np.array([-3.0, -1.0, -2.0]),)),
+    _ArgCase("a huge gap z = [1000, 0] (no overflow possible)", (np.array([1000.0, 0.0]),)),
+    _ArgCase("a masked class z = [2, -inf, 0]", (np.array([2.0, -np.inf, 0.0]),)),
+    _ArgCase("length 1, z = [-4]", (np.array([-4.0]),)),
+)
+
+
+def _s(x):
+    with np.errstate(all="ignore"):
+        return np.where(x < 0, 1 / (1 - np.where(x < 0, x, 0)), x + 1)
+
+
+def _diagnose_stablemax(case, got):
+    (z,) = case.args
+    want = reference.stablemax(z)
+    arr = np.asarray(got, dtype=np.float64)
+    lines = [f"z        = {_fmt(z)}", f"expected = {_fmt(want)}", f"got      = {_fmt(arr)}"]
+    if arr.shape != z.shape:
+        hint = f"expected an array of shape {z.shape} (the shape of z), got shape {arr.shape}."
+    elif np.isnan(arr).any():
+        hint = ("NaN in the result. s(x) = x + 1 for x >= 0 and 1 / (1 - x) for x < 0 is finite "
+                "for every finite x, and s(-inf) = 0; with np.where both branches are computed "
+                "everywhere, which is harmless here (1 / (1 - x) at x = 1 is only a warning).")
+    elif np.allclose(arr, want, rtol=1e-9, atol=1e-12):
+        return None
+    else:
+        with np.errstate(all="ignore"):
+            m = np.max(z)
+            if np.allclose(arr, core.softmax(z), rtol=1e-6, atol=1e-12):
+                hint = "this is softmax. StableMax replaces e^x by s(x), then normalises."
+            elif z.size > 1 and np.allclose(arr, reference.stablemax(z - m), rtol=1e-9, atol=1e-12):
+                hint = ("you shifted by the max first. Softmax does not mind a shift, StableMax "
+                        "does: s(x + c) is not a constant times s(x). Apply s to z as it is "
+                        "(it cannot overflow: s grows only linearly).")
+            elif np.allclose(arr, _s(z), rtol=1e-9, atol=1e-12):
+                hint = "these are the s(z_i): divide them by their sum so they add up to 1."
+            else:
+                hint = ("check s: s(x) = x + 1 for x >= 0 and 1 / (1 - x) for x < 0, so s(0) = 1, "
+                        "s(1) = 2, s(-1) = 1/2; then divide by the sum.")
+    return "\n  ".join(lines + [f"Hint: {hint}"])
+
+
+def check_stablemax(fn) -> CheckResult:
+    """Check ``fn(z) == stablemax(z)``: s(z_i) / sum_j s(z_j), s(x) = x + 1 (x >= 0), 1/(1 - x) (x < 0).
+
+    StableMax is from Prieto, Barsbey, Mediano and Birdal, "Grokking at the Edge
+    of Numerical Stability" (2025, arXiv:2501.04697). Cases (float64): the
+    lesson's [20, 0, -5], positive, all-negative, a gap of 1000, a -inf mask,
+    length 1. Hints name the usual slips: softmax instead, a max shift (StableMax
+    is not shift-invariant), a missing normalisation. Prints a verdict and
+    returns a :class:`CheckResult`; never raises.
+
+    Used in: notebooks/01_overflow.ipynb.
+    """
+    return _run_arg_cases("check_stablemax", _STABLEMAX_CASES, fn, _diagnose_stablemax,
+                          "positive and negative logits, a huge gap, a -inf mask, length 1")

@@ -1,7 +1,10 @@
-"""Self-checks for lesson 02 (temperature): a safe entropy, and the T for a target entropy.
+"""Self-checks for lesson 02 (temperature): a safe entropy, a safe smooth max, and the T
+for a target entropy.
 
 * ``check_entropy(fn)``: ``fn(p)`` must return -sum p ln p (nats) for a 1-D
   probability vector, with 0 ln 0 = 0 (no NaN when some p_i = 0);
+* ``check_smooth_max(fn)``: ``fn(z, T)`` must return T ln sum exp(z_i / T)
+  without overflow or underflow (the log-sum-exp shift of lesson 01);
 * ``check_temperature_for_entropy(fn)``: ``fn(z, target)`` must return the
   T > 0 with entropy(softmax(z / T)) = target, e.g. by bisection on log T.
 
@@ -21,7 +24,7 @@ import numpy as np
 from .. import temperature as tp
 from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, _not_callable, guarded
 
-__all__ = ["check_entropy", "check_temperature_for_entropy"]
+__all__ = ["check_entropy", "check_smooth_max", "check_temperature_for_entropy"]
 
 _LN2 = math.log(2.0)
 
@@ -216,3 +219,64 @@ def check_temperature_for_entropy(fn) -> CheckResult:
     return _run("check_temperature_for_entropy", _TEMPERATURE_CASES, fn, _diagnose_temperature,
                 "T from about 0.003 to about 54, ties")
 
+
+
+# --------------------------------------------------------------------------
+# check_smooth_max
+# --------------------------------------------------------------------------
+
+# Small T and large logits overflow exp(z / T); very negative logits underflow
+# it to 0 (log 0 = -inf); a large T shows the value leaving [max z, ...] upwards.
+_SMOOTH_MAX_CASES = (
+    _Case("z = [1, 2, 3], T = 1", (np.array([1.0, 2.0, 3.0]), 1.0)),
+    _Case("z = [1, 2, 3], T = 0.001 (z / T up to 3000)", (np.array([1.0, 2.0, 3.0]), 0.001)),
+    _Case("z = [1000, 999], T = 1 (overflow)", (np.array([1000.0, 999.0]), 1.0)),
+    _Case("z = [-1000, -1001], T = 1 (underflow)", (np.array([-1000.0, -1001.0]), 1.0)),
+    _Case("z = [5, 5], T = 2 (a tie)", (np.array([5.0, 5.0]), 2.0)),
+    _Case("z = [1, 2, 3], T = 100 (large T)", (np.array([1.0, 2.0, 3.0]), 100.0)),
+)
+
+
+def _diagnose_smooth_max(case, got):
+    z, T = case.args
+    want = float(tp.smooth_max(z, T))
+    arr = _as_number(got)
+    if arr.size != 1:
+        return f"expected one number, got an array of shape {arr.shape}."
+    value = float(arr.reshape(()))
+    lines = [f"z = {_fmt(z)}, T = {T:g}", f"expected = {want:.10g}", f"got      = {value:.10g}"]
+    if math.isclose(value, want, rel_tol=1e-9, abs_tol=1e-12):
+        return None
+    m, n = float(z.max()), z.size
+    if math.isnan(value) or math.isinf(value):
+        if value == math.inf or math.isnan(value):
+            why = f"exp(z / T) overflowed (z / T reaches {m / T:.4g}; exp is inf past ~709.78)"
+        else:
+            why = "every exp(z / T) underflowed to 0 and log(0) = -inf"
+        hint = (f"{why}. Use lesson 01's shift: with m = max z, T ln sum exp(z_i / T) = "
+                f"m + T ln sum exp((z_i - m) / T), where the largest term is exp(0) = 1.")
+    elif math.isclose(value, m + T * math.log(n), rel_tol=1e-9):
+        hint = ("that is the upper bound max z + T ln n, reached only when all logits tie. "
+                "Compute T ln sum exp(z_i / T) itself.")
+    elif math.isclose(value, want / T, rel_tol=1e-9):
+        hint = "this is logsumexp(z / T): multiply it by T."
+    elif math.isclose(value, float(tp.smooth_max(z, 1.0)), rel_tol=1e-9):
+        hint = "this is logsumexp(z), with T = 1: divide the logits by T inside the exp."
+    elif math.isclose(value, m, rel_tol=1e-12):
+        hint = ("this is max z; the smooth max is above it by up to T ln n (here "
+                f"{want - m:.4g}).")
+    else:
+        hint = f"off by {value - want:.3g}. Compute T * ln(sum_i exp(z_i / T)), with the shift by max z."
+    return "\n  ".join(lines + [f"Hint: {hint}"])
+
+
+def check_smooth_max(fn) -> CheckResult:
+    """Check ``fn(z, T) == T * logsumexp(z / T)`` (natural log) without overflow or underflow.
+
+    Cases: small T with z / T up to 3000, logits near +-1000, a tie, a large T.
+    Prints a verdict and returns a :class:`CheckResult`; never raises.
+
+    Used in: notebooks/02_temperature.ipynb
+    """
+    return _run("check_smooth_max", _SMOOTH_MAX_CASES, fn, _diagnose_smooth_max,
+                "small and large T, logits near +-1000, ties")

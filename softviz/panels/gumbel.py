@@ -221,25 +221,39 @@ def tau_sweep_figure(logits=(1.0, 2.0, 3.0), taus=(0.1, 0.5, 1.0, 5.0), n=600, r
     """
     import matplotlib as mpl
 
+    import matplotlib.pyplot as plt
+
     z = np.broadcast_to(np.asarray(logits, dtype=np.float64), (n, 3))
     probs = core.softmax(np.asarray(logits, dtype=np.float64))
     # One seed for every tau: the same noise, so the plots show the same samples.
     seed = int(np.random.default_rng(rng).integers(2**63))
-    fig, axes = _figure(len(taus), (2.6 * len(taus), 2.5))
+    ncols = 2 if len(taus) > 2 else len(taus)
+    nrows = -(-len(taus) // ncols)
     with mpl.rc_context(style.rc()):
-        for ax, tau in zip(axes, taus):
+        # A grid of large triangles: at small tau the samples pile into the corners, and a
+        # row of four small triangles showed nothing but the corners.
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.8 * ncols, 3.3 * nrows),
+                                 layout="constrained", squeeze=False)
+        for ax in axes.ravel()[len(taus):]:
+            ax.set_visible(False)
+        for ax, tau in zip(axes.ravel(), taus):
             _ternary_axes(ax, labels=("1", "2", "3"))
+            ax.set_xlim(-0.12, 1.12)
+            ax.set_ylim(-0.12, 0.98)
             y = gm.gumbel_softmax(z, tau=tau, rng=seed)
-            ax.scatter(*gm.ternary_xy(y).T, s=5, color=style.PALETTE[3], alpha=0.5, linewidths=0)
-            ax.plot(*gm.ternary_xy(y.mean(axis=0)), "X", color=style.PALETTE[1], markersize=8,
+            near = float(np.mean(y.max(axis=1) > 0.95))
+            ax.scatter(*gm.ternary_xy(y).T, s=9, color=style.PALETTE[0], alpha=0.45, linewidths=0)
+            ax.plot(*gm.ternary_xy(y.mean(axis=0)), "X", color=style.PALETTE[1], markersize=11,
                     markeredgecolor="white")
-            ax.plot(*gm.ternary_xy(probs), "*", color=style.PALETTE[2], markersize=11,
-                    markeredgecolor=style.INK, markeredgewidth=0.6)
-            ax.set_title(f"τ = {tau:g}", loc="center")
+            ax.plot(*gm.ternary_xy(probs), "*", color=style.PALETTE[2], markersize=15,
+                    markeredgecolor=style.INK, markeredgewidth=0.8)
+            ax.set_title(f"τ = {tau:g}: {near:.0%} of samples\nwithin 0.05 of a corner",
+                         loc="center", fontsize="medium")
             ax.set_xlabel("")
             ax.set_ylabel("")
-        fig.suptitle(f"softmax((z + G)/τ), z = {tuple(float(v) for v in logits)}: "
-                     "samples, their mean (X) and softmax(z) (★)", fontsize="medium")
+        fig.suptitle(f"softmax((z + G)/τ) for z = {tuple(float(v) for v in logits)}, the same noise "
+                     f"in every panel:\n{n} samples (dots), their mean (X) and softmax(z) (★)",
+                     fontsize="medium")
     return fig
 
 

@@ -57,9 +57,9 @@ def _draw_phase_background(ax, *, labels=True):
     ax.fill_between(a, lo, hg, color=REGIME_COLOURS["condensed"], alpha=0.12, linewidth=0)
     ax.fill_between(a, hg, hc, color=REGIME_COLOURS["stable"], alpha=0.15, linewidth=0)
     ax.fill_between(a, hc, hi, color=REGIME_COLOURS["clt"], alpha=0.15, linewidth=0)
-    ax.plot(a, hc, color=REGIME_COLOURS["clt"], label=r"$h_{CLT}$")
-    ax.plot(a, hg, color=REGIME_COLOURS["stable"], label=r"$h_G$")
-    ax.plot(a, ho, color=style.INK, linestyle="--", linewidth=1.2, label=r"$h_{opt}$")
+    ax.plot(a, hc, color=REGIME_COLOURS["clt"], label=r"$h_\mathrm{CLT}$")
+    ax.plot(a, hg, color=REGIME_COLOURS["stable"], label=r"$h_\mathrm{G}$")
+    ax.plot(a, ho, color=style.INK, linestyle="--", linewidth=1.2, label=r"$h_\mathrm{opt}$")
     ax.set_yscale("log")
     ax.set_xlim(*_ALPHA_RANGE)
     ax.set_ylim(lo, hi)
@@ -74,7 +74,7 @@ def _draw_phase_background(ax, *, labels=True):
             if y is None:
                 y = math.sqrt(kde.h_g(x) * kde.h_clt(x))
             ax.text(x, y, text, ha="center", va="center", fontsize="small", color=style.INK)
-        ax.text(0.44, 0.93 * kde.h_opt(0.44), "$h_{opt}$", ha="right", va="top", fontsize="small",
+        ax.text(0.44, 0.93 * kde.h_opt(0.44), r"$h_\mathrm{opt}$", ha="right", va="top", fontsize="large",
                 color=style.INK)
 
 
@@ -297,13 +297,13 @@ def plot_h_sweep(sim, hs):
     ax.axhline(sim.n, color=style.PALETTE[3], linestyle=":", label=f"n = {sim.n:,}")
     ax.axhline(1, color=style.INK, linewidth=0.8)
     hg = kde.h_g(sim.alpha)
-    ax.axvline(hg, color=REGIME_COLOURS["stable"], linestyle="--", label="$h_G$")
-    ax.axvline(math.sqrt(2) * hg, color=REGIME_COLOURS["clt"], linestyle="--", label="$h_{CLT}$")
+    ax.axvline(hg, color=REGIME_COLOURS["stable"], linestyle="--", label=r"$h_\mathrm{G}$")
+    ax.axvline(math.sqrt(2) * hg, color=REGIME_COLOURS["clt"], linestyle="--", label=r"$h_\mathrm{CLT}$")
     _plain_log_ticks(ax, [0.3, 0.5, 1, 2, 4])
     ax.set_xlabel("bandwidth h")
     ax.set_ylabel("participation ratio")
     ax.set_title("effective number of points", loc="left", fontsize="medium")
-    ax.legend(frameon=False, fontsize="small", loc="center right")
+    ax.legend(frameon=False, fontsize="medium", loc="lower right")
     return fig
 
 
@@ -320,7 +320,7 @@ def plot_phase_diagram(points):
         ax.plot(points["alpha"][sel], points["h"][sel], "o", color=REGIME_COLOURS[name],
                 markeredgecolor=style.INK, markersize=7, label=f"measured {REGIME_LABELS[name]}")
     ax.set_title("theory curves and simulated points", loc="left")
-    ax.legend(frameon=True, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(frameon=True, fontsize="medium", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
@@ -329,7 +329,7 @@ def plot_kl(sims, hs):
     finite-size bounds (annealed below, nearest-neighbour above) for the largest d.
 
     ``sims``: KDESimulation objects at the same alpha (e.g. two d's).
-    Used in: notebooks/05_kde_regimes.ipynb
+    Used in: notebooks/05_kde_regimes_further.ipynb
     """
     hs = np.asarray(hs, dtype=float)
     fig, (ax,) = _subplots(1, width=7.5, height=4.0)
@@ -346,13 +346,15 @@ def plot_kl(sims, hs):
         ax.plot(hs, kl, m, color=c, markersize=4.5, label=f"simulation, d = {sim.d}, n = {sim.n:,}")
     ax.axvline(kde.h_opt(alpha), color=style.INK, linestyle="--", linewidth=1.0)
     ax.axvline(kde.h_g(alpha), color=REGIME_COLOURS["stable"], linestyle=":", linewidth=1.2)
-    ax.text(kde.h_opt(alpha), 0.02, " $h_{opt}$", transform=ax.get_xaxis_transform(), ha="right")
-    ax.text(kde.h_g(alpha), 0.02, " $h_G$", transform=ax.get_xaxis_transform(), ha="left")
+    ax.text(kde.h_opt(alpha), 0.02, r" $h_\mathrm{opt}$", transform=ax.get_xaxis_transform(), ha="right",
+            fontsize="large")
+    ax.text(kde.h_g(alpha), 0.02, r" $h_\mathrm{G}$", transform=ax.get_xaxis_transform(), ha="left",
+            fontsize="large")
     ax.set_xscale("log")
     _plain_log_ticks(ax, [0.5, 0.7, 1, 1.5, 2, 3])
     ax.set_ylim(0, min(1.0, float(np.nanmax(upper)) * 1.05))
     ax.set_xlabel("bandwidth h")
     ax.set_ylabel("KL(p ‖ ρ̂) / d")
     ax.set_title(f"KL per dimension at α = {alpha:.3g}", loc="left")
-    ax.legend(frameon=False, fontsize="small")
+    ax.legend(frameon=False, fontsize="medium")
     return fig

@@ -294,7 +294,8 @@ def plot_collapse(gap_max=45.0, ax=None):
     Plots |dL/dz_correct| on a log scale for softmax cross-entropy computed in
     float32 and float64 (``softviz.numerics.collapse_profile``), the exact
     value, and StableMax in float32; a computed gradient that is exactly 0
-    (collapse) is drawn on the bottom edge. Vertical lines mark
+    (collapse) is drawn on the bottom edge. Each curve has its own line style
+    or marker, so the figure reads without colour. Vertical lines mark
     ``collapse_threshold`` (24 ln 2 for float32, 53 ln 2 for float64). From
     Prieto, Barsbey, Mediano and Birdal, "Grokking at the Edge of Numerical
     Stability" (2025, arXiv:2501.04697). Draws on ``ax`` or on a new pyplot
@@ -322,15 +323,21 @@ def plot_collapse(gap_max=45.0, ax=None):
             a = np.abs(values)
             return np.where(a == 0, floor, a)
 
+        # Colour is never the only channel (grayscale prints, colour-blind
+        # readers): every curve also has its own line style or marker.
+        every = len(gaps) // 12
         ax.plot(gaps, np.abs(f64["exact_grad"]), color=style.INK, linewidth=1.0,
                 linestyle=":", label="softmax, exact")
-        ax.plot(gaps, show(f64["grad"]), color=style.PALETTE[3], label="softmax, float64")
-        ax.plot(gaps, show(f32["grad"]), color=style.PALETTE[1], label="softmax, float32")
-        ax.plot(gaps, show(f32["stablemax_grad"]), color=style.PALETTE[0],
+        ax.plot(gaps, show(f64["grad"]), color=style.PALETTE[3], linestyle="--", linewidth=2.2,
+                label="softmax, float64")
+        ax.plot(gaps, show(f32["grad"]), color=style.PALETTE[1], linestyle="-",
+                label="softmax, float32")
+        ax.plot(gaps, show(f32["stablemax_grad"]), color=style.PALETTE[0], linestyle="-",
+                marker="o", markevery=(every // 2, every), markersize=5,
                 label="StableMax, float32")
         for dtype, colour in (("float32", style.PALETTE[1]), ("float64", style.PALETTE[3])):
             d = numerics.collapse_threshold(dtype)
-            ax.axvline(d, color=colour, linestyle="--", linewidth=1.0)
+            ax.axvline(d, color=colour, linestyle=(0, (1, 3)), linewidth=1.0)
             ax.annotate(f"{dtype} collapses\nD = {d:.4g}", xy=(d, 1e-11),
                         xytext=(4, 0), textcoords="offset points", color=colour,
                         ha="left", va="center")

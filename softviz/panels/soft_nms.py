@@ -1,7 +1,7 @@
 """``SoftNMSPanel``: hard NMS vs linear and Gaussian Soft-NMS on a synthetic crowded scene.
 
 Left, a seeded scene (``softviz.nms.make_scene``): grey objects, detections
-drawn as boxes coloured by score (light = low, dark = high); right, the decay
+drawn as boxes coloured by score (dark yellow = low, dark blue = high); right, the decay
 f(IoU) with the current parameters and, for the round shown, each box's IoU
 with M and the factor it got. The ``round`` slider steps through the greedy
 rounds (0 = the raw detections; the last round = the final result).
@@ -38,14 +38,16 @@ _GONE_GREY = "#9A9A9A"
 
 
 def score_colormap():
-    """Light yellow (score 0) -> light blue -> dark blue (score 1), from ``style.PALETTE``.
+    """Dark yellow (score 0) -> dark blue (score 1), from ``style.PALETTE``.
 
-    Its lightness falls monotonically, so it also reads in grayscale.
+    Both ends read on white (no light yellow: a low-score box must stay
+    visible), and the lightness falls monotonically, so it also reads in
+    grayscale.
 
     Used in: notebooks/04_soft_nms.ipynb
     """
     p = style.PALETTE
-    return LinearSegmentedColormap.from_list("softviz_score", [p[5], p[3], p[0]])
+    return LinearSegmentedColormap.from_list("softviz_score", [p[2], p[0]])
 
 
 def draw_scene(ax, scene, keep=None, scores=None, *, title=None, linewidth=1.6):
@@ -88,11 +90,18 @@ def draw_decay_curves(ax, *, sigma=0.5, iou_threshold=0.3, highlight=None):
     """
     u = np.linspace(0.0, 1.0, 501)
     lines = {}
-    for method, color in zip(nms.METHODS, (style.PALETTE[1], style.PALETTE[2], style.PALETTE[0])):
+    # Colour, dash pattern and marker differ per method, and hard/linear sit a hair apart:
+    # both are exactly 1 below Nt, and drawn on top of each other one would vanish.
+    looks = {"hard": (style.PALETTE[1], (0, (6, 3)), "s", 0.012),
+             "linear": (style.PALETTE[2], "-.", "^", -0.012),
+             "gaussian": (style.PALETTE[0], "-", "o", 0.0)}
+    for method in nms.METHODS:
+        color, dash, marker, offset = looks[method]
         bold = highlight in (None, method)
         lines[method] = ax.plot(u, nms.decay_weight(u, method, sigma=sigma,
-                                                    iou_threshold=iou_threshold),
-                                color=color, linewidth=2.2 if bold else 1.2,
+                                                    iou_threshold=iou_threshold) + offset,
+                                color=color, linestyle=dash, marker=marker, markevery=(25, 50),
+                                markersize=5, linewidth=2.2 if bold else 1.2,
                                 alpha=1.0 if bold else 0.45, label=method)[0]
     ax.axvline(iou_threshold, color=style.INK, linestyle=":", linewidth=1.0)
     ax.set_xlim(0, 1)
@@ -182,13 +191,36 @@ class SoftNMSPanel(Panel):
         self._title = fig.suptitle(" ", x=0.01, ha="left", fontweight="bold")
         fig.legend(handles=[
             Line2D([], [], color=style.PALETTE[0], linewidth=2.0, label="kept"),
-            Line2D([], [], color=style.PALETTE[3], linewidth=1.2, linestyle="--", label="in play"),
+            Line2D([], [], color=self._cmap(0.5), linewidth=1.2, linestyle="--", label="in play"),
             Line2D([], [], color=_GONE_GREY, linewidth=1.0, linestyle=":", label="discarded"),
             Line2D([], [], color=style.PALETTE[1], linewidth=2.5, label="M"),
             Patch(facecolor=_OBJECT_GREY, label="object"),
         ], loc="outside lower center", ncols=5, frameon=False)
         self._u = np.linspace(0.0, 1.0, 401)
         self._scene = None
+
+    def set(self, **params):
+        """Set control values as a user would, then update once.
+
+        ``round`` is checked against [0, last possible round] rather than the
+        slider's current range: that range depends on the other parameters
+        (another method or σ runs a different number of rounds), so a saved
+        ``panel.params`` must be accepted in one call even when it was taken
+        under other settings. A round past the last one shows the last one.
+        """
+        if "round" not in params:
+            return super().set(**params)
+        slider = self.controls["round"]
+        old_max = slider.max
+        slider.max = _ROUND_MAX  # widest range while the new values are checked and set
+        try:
+            super().set(**params)
+        finally:
+            if slider.max == _ROUND_MAX:
+                # _update did not run (nothing changed, or a bad value was refused):
+                # restore the range it had; the value is still inside it.
+                slider.max = max(old_max, slider.value)
+        return None
 
     # -- computation -----------------------------------------------------------------
 
