@@ -632,6 +632,18 @@ static TGT void online_f64(const double *x, size_t n, double *max_out, double *s
         e = en_;                                                                         \
     } while (0)
 
+#define EXTEXP_ADD4_PD(m, e, p0, k0, p1, k1, p2, k2, p3, k3)                                \
+    do {                                                                                 \
+        const __m512d en_ = _mm512_max_pd(_mm512_max_pd(_mm512_max_pd(k0, k1), _mm512_max_pd(k2, k3)), e); \
+        m = _mm512_add_pd(                                                               \
+            _mm512_add_pd(_mm512_scalef_pd(m, _mm512_sub_pd(e, en_)),                    \
+                          _mm512_scalef_pd(p0, _mm512_sub_pd(k0, en_))),                 \
+            _mm512_add_pd(_mm512_add_pd(_mm512_scalef_pd(p1, _mm512_sub_pd(k1, en_)),    \
+                                        _mm512_scalef_pd(p2, _mm512_sub_pd(k2, en_))),   \
+                          _mm512_scalef_pd(p3, _mm512_sub_pd(k3, en_))));                \
+        e = en_;                                                                         \
+    } while (0)
+
 INL void extexp_sum_f64_body(const double *x, size_t n, double *mant, double *expo, double *max_out,
                              const int track)
 {
@@ -642,24 +654,19 @@ INL void extexp_sum_f64_body(const double *x, size_t n, double *mant, double *ex
         __m512d m0 = _mm512_setzero_pd(), m1 = m0, m2 = m0, m3 = m0;
         __m512d e0 = _mm512_set1_pd(-0x1p60), e1 = e0, e2 = e0, e3 = e0;
         size_t i = b;
-        for (; i + 32 <= end; i += 32) {
-            PREFETCH(x + i + 0);
-            PREFETCH(x + i + 8);
-            PREFETCH(x + i + 16);
-            PREFETCH(x + i + 24);
-            const __m512d v0 = _mm512_loadu_pd(x + i), v1 = _mm512_loadu_pd(x + i + 8);
-            const __m512d v2 = _mm512_loadu_pd(x + i + 16), v3 = _mm512_loadu_pd(x + i + 24);
-            __m512d k0, k1, k2, k3, p0, p1, p2, p3;
+        for (; i + 64 <= end; i += 64) {
+            __m512d v[8], k[8], p[8];
+            for (int j = 0; j < 8; j++) {
+                PREFETCH(x + i + 8 * j);
+                v[j] = _mm512_loadu_pd(x + i + 8 * j);
+            }
             if (track)
-                mx = _mm512_max_pd(mx, _mm512_max_pd(_mm512_max_pd(v0, v1), _mm512_max_pd(v2, v3)));
-            p0 = split_pd(_mm512_max_pd(xlo, v0), &k0);
-            p1 = split_pd(_mm512_max_pd(xlo, v1), &k1);
-            p2 = split_pd(_mm512_max_pd(xlo, v2), &k2);
-            p3 = split_pd(_mm512_max_pd(xlo, v3), &k3);
-            EXTEXP_ADD_PD(m0, e0, p0, k0);
-            EXTEXP_ADD_PD(m1, e1, p1, k1);
-            EXTEXP_ADD_PD(m2, e2, p2, k2);
-            EXTEXP_ADD_PD(m3, e3, p3, k3);
+                for (int j = 0; j < 8; j++)
+                    mx = _mm512_max_pd(mx, v[j]);
+            for (int j = 0; j < 8; j++)
+                p[j] = split_pd(_mm512_max_pd(xlo, v[j]), &k[j]);
+            EXTEXP_ADD4_PD(m0, e0, p[0], k[0], p[1], k[1], p[2], k[2], p[3], k[3]);
+            EXTEXP_ADD4_PD(m1, e1, p[4], k[4], p[5], k[5], p[6], k[6], p[7], k[7]);
         }
         for (; i < end; i += 8) {
             const __mmask8 k = end - i >= 8 ? (__mmask8)0xFF : tail8(end - i);
@@ -667,7 +674,7 @@ INL void extexp_sum_f64_body(const double *x, size_t n, double *mant, double *ex
             if (track)
                 mx = _mm512_max_pd(mx, v);
             p = _mm512_maskz_mov_pd(k, split_pd(_mm512_max_pd(xlo, v), &kk));
-            EXTEXP_ADD_PD(m0, e0, p, kk);
+            EXTEXP_ADD_PD(m2, e2, p, kk);
         }
         EXTEXP_ADD_PD(m0, e0, m1, e1);
         EXTEXP_ADD_PD(m2, e2, m3, e3);

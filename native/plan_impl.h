@@ -125,8 +125,10 @@ int FN(finalize)(sv_state *st, const T *row, size_t n)
     st->lse = lse0;
     if (st->op == SV_SOFTMAX) {
         if (st->algorithm != SV_TWO_PASS) {
+            /* the sum rounded to T first: where the other entries are absorbed in T (as in
+             * a sum done in T, scipy's), the largest entry gets exactly 1 */
             st->shift = m;
-            st->scale = 1.0 / st->sum;
+            st->scale = 1.0 / (double)(T)st->sum;
         }
         return SV_OK;
     }

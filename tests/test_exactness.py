@@ -40,11 +40,14 @@ def test_equal_entries_give_exactly_one_and_zero(alg, dtype, data, n):
 @given(alg=ALGS, dtype=DTYPES, data=st.data())
 def test_absorbed_entries_give_an_exact_one_hot(alg, dtype, data):
     # the others are absorbed once sum(exp(x - max)) rounds to 1 in the output precision
-    gap = 17.5 if dtype == np.float32 else 37.5
+    gap = 18.5 if dtype == np.float32 else 38.5
     top = data.draw(_finite(dtype))
     rest = data.draw(st.lists(st.floats(gap, 200.0), min_size=1, max_size=5))
     x = np.array([top, *[top - r for r in rest]], dtype)
-    if np.any(np.exp(x[1:].astype(np.float64) - float(x[0])).sum() >= np.finfo(dtype).eps / 2):
+    # absorbed in any binade of the two-pass mantissa (whose ulp is eps/2 just below 1); between
+    # eps/4 and eps/2 three-pass (like scipy) still rounds the sum to 1, while two-pass returns the
+    # correctly rounded quotient, 1 - eps/2
+    if np.exp(x[1:].astype(np.float64) - float(x[0])).sum() >= np.finfo(dtype).eps / 4:
         return
     assert softviz.softmax(x, algorithm=alg)[0] == 1
     assert softviz.log_softmax(x, algorithm=alg)[0] == 0
