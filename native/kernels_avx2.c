@@ -300,6 +300,17 @@ static TGT void online_f32(const float *x, size_t n, double *max_out, double *su
         e = en_;                                                                         \
     } while (0)
 
+/* four terms at once: one rescale of the accumulator per four vectors (the new exponent
+ * is the max over all of them) */
+#define EXTEXP_ADD4(m, e, p0, k0, p1, k1, p2, k2, p3, k3)                                   \
+    do {                                                                                 \
+        const __m256 en_ = _mm256_max_ps(_mm256_max_ps(_mm256_max_ps(k0, k1), _mm256_max_ps(k2, k3)), e); \
+        const __m256 t_ = _mm256_fmadd_ps(p1, pow2_ps(_mm256_sub_ps(k1, en_)), _mm256_mul_ps(p0, pow2_ps(_mm256_sub_ps(k0, en_)))); \
+        const __m256 u_ = _mm256_fmadd_ps(p3, pow2_ps(_mm256_sub_ps(k3, en_)), _mm256_mul_ps(p2, pow2_ps(_mm256_sub_ps(k2, en_)))); \
+        m = _mm256_fmadd_ps(m, pow2_ps(_mm256_sub_ps(e, en_)), _mm256_add_ps(t_, u_));   \
+        e = en_;                                                                         \
+    } while (0)
+
 INL __m256d pow2_pd(__m256d k)
 {
     k = _mm256_max_pd(_mm256_set1_pd(-1023.0), k);
@@ -321,22 +332,20 @@ INL void extexp_sum_f32_body(const float *x, size_t n, double *mant, double *exp
         __m256 m0 = _mm256_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
         __m256 e0 = e_init, e1 = e_init, e2 = e_init, e3 = e_init;
         size_t i = b;
-        for (; i + 32 <= end; i += 32) {
-            PREFETCH(x + i + 0);
-            PREFETCH(x + i + 16);
-            const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
-            const __m256 v2 = _mm256_loadu_ps(x + i + 16), v3 = _mm256_loadu_ps(x + i + 24);
-            __m256 k0, k1, k2, k3, p0, p1, p2, p3;
+        for (; i + 64 <= end; i += 64) {
+            __m256 v[8], k[8], p[8];
+            for (int j = 0; j < 8; j++) {
+                if (j % 2 == 0)
+                    PREFETCH(x + i + 8 * j);
+                v[j] = _mm256_loadu_ps(x + i + 8 * j);
+            }
             if (track)
-                mx = _mm256_max_ps(mx, _mm256_max_ps(_mm256_max_ps(v0, v1), _mm256_max_ps(v2, v3)));
-            p0 = split_ps(_mm256_max_ps(xlo, v0), &k0);
-            p1 = split_ps(_mm256_max_ps(xlo, v1), &k1);
-            p2 = split_ps(_mm256_max_ps(xlo, v2), &k2);
-            p3 = split_ps(_mm256_max_ps(xlo, v3), &k3);
-            EXTEXP_ADD(m0, e0, p0, k0);
-            EXTEXP_ADD(m1, e1, p1, k1);
-            EXTEXP_ADD(m2, e2, p2, k2);
-            EXTEXP_ADD(m3, e3, p3, k3);
+                for (int j = 0; j < 8; j++)
+                    mx = _mm256_max_ps(mx, v[j]);
+            for (int j = 0; j < 8; j++)
+                p[j] = split_ps(_mm256_max_ps(xlo, v[j]), &k[j]);
+            EXTEXP_ADD4(m0, e0, p[0], k[0], p[1], k[1], p[2], k[2], p[3], k[3]);
+            EXTEXP_ADD4(m1, e1, p[4], k[4], p[5], k[5], p[6], k[6], p[7], k[7]);
         }
         for (; i + 8 <= end; i += 8) {
             const __m256 v = _mm256_loadu_ps(x + i);
@@ -344,7 +353,7 @@ INL void extexp_sum_f32_body(const float *x, size_t n, double *mant, double *exp
             if (track)
                 mx = _mm256_max_ps(mx, v);
             p = split_ps(_mm256_max_ps(xlo, v), &k);
-            EXTEXP_ADD(m0, e0, p, k);
+            EXTEXP_ADD(m2, e2, p, k);
         }
         for (; i < end; i++) {
             /* the scalar tail folds straight into the double total */
@@ -608,6 +617,15 @@ static TGT void online_f64(const double *x, size_t n, double *max_out, double *s
         e = en_;                                                                         \
     } while (0)
 
+#define EXTEXP_ADD4_PD(m, e, p0, k0, p1, k1, p2, k2, p3, k3)                                \
+    do {                                                                                 \
+        const __m256d en_ = _mm256_max_pd(_mm256_max_pd(_mm256_max_pd(k0, k1), _mm256_max_pd(k2, k3)), e); \
+        const __m256d t_ = _mm256_fmadd_pd(p1, pow2_pd(_mm256_sub_pd(k1, en_)), _mm256_mul_pd(p0, pow2_pd(_mm256_sub_pd(k0, en_)))); \
+        const __m256d u_ = _mm256_fmadd_pd(p3, pow2_pd(_mm256_sub_pd(k3, en_)), _mm256_mul_pd(p2, pow2_pd(_mm256_sub_pd(k2, en_)))); \
+        m = _mm256_fmadd_pd(m, pow2_pd(_mm256_sub_pd(e, en_)), _mm256_add_pd(t_, u_));   \
+        e = en_;                                                                         \
+    } while (0)
+
 INL void extexp_sum_f64_body(const double *x, size_t n, double *mant, double *expo, double *max_out,
                              const int track)
 {
@@ -619,22 +637,20 @@ INL void extexp_sum_f64_body(const double *x, size_t n, double *mant, double *ex
         __m256d m0 = _mm256_setzero_pd(), m1 = m0, m2 = m0, m3 = m0;
         __m256d e0 = _mm256_set1_pd(-0x1p60), e1 = e0, e2 = e0, e3 = e0;
         size_t i = b;
-        for (; i + 16 <= end; i += 16) {
-            PREFETCH(x + i + 0);
-            PREFETCH(x + i + 8);
-            const __m256d v0 = _mm256_loadu_pd(x + i), v1 = _mm256_loadu_pd(x + i + 4);
-            const __m256d v2 = _mm256_loadu_pd(x + i + 8), v3 = _mm256_loadu_pd(x + i + 12);
-            __m256d k0, k1, k2, k3, p0, p1, p2, p3;
+        for (; i + 32 <= end; i += 32) {
+            __m256d v[8], k[8], p[8];
+            for (int j = 0; j < 8; j++) {
+                if (j % 2 == 0)
+                    PREFETCH(x + i + 4 * j);
+                v[j] = _mm256_loadu_pd(x + i + 4 * j);
+            }
             if (track)
-                mx = _mm256_max_pd(mx, _mm256_max_pd(_mm256_max_pd(v0, v1), _mm256_max_pd(v2, v3)));
-            p0 = split_pd(_mm256_max_pd(xlo, v0), &k0);
-            p1 = split_pd(_mm256_max_pd(xlo, v1), &k1);
-            p2 = split_pd(_mm256_max_pd(xlo, v2), &k2);
-            p3 = split_pd(_mm256_max_pd(xlo, v3), &k3);
-            EXTEXP_ADD_PD(m0, e0, p0, k0);
-            EXTEXP_ADD_PD(m1, e1, p1, k1);
-            EXTEXP_ADD_PD(m2, e2, p2, k2);
-            EXTEXP_ADD_PD(m3, e3, p3, k3);
+                for (int j = 0; j < 8; j++)
+                    mx = _mm256_max_pd(mx, v[j]);
+            for (int j = 0; j < 8; j++)
+                p[j] = split_pd(_mm256_max_pd(xlo, v[j]), &k[j]);
+            EXTEXP_ADD4_PD(m0, e0, p[0], k[0], p[1], k[1], p[2], k[2], p[3], k[3]);
+            EXTEXP_ADD4_PD(m1, e1, p[4], k[4], p[5], k[5], p[6], k[6], p[7], k[7]);
         }
         for (; i < end; i++) {
             const double v = x[i] < SV_XLO_F64 ? SV_XLO_F64 : x[i];

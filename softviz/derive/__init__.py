@@ -42,6 +42,9 @@ _LAZY = {
     "kde_h_g": "kde",
     "kde_h_clt": "kde",
     "kde_kl_pieces": "kde",
+    # notebooks/07_training.ipynb
+    "softmax_jacobian": "training",
+    "cross_entropy_gradient": "training",
 }
 
 __all__ = [*_LAZY]
