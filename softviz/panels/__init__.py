@@ -29,6 +29,7 @@ _LAZY = {
     "SoftNMSPanel": "soft_nms",            # notebooks/04_soft_nms.ipynb
     "KDEPanel": "kde",                     # notebooks/05_kde_regimes.ipynb
     "StepThroughPanel": "step_through",    # notebooks/06_two_pass.ipynb
+    "TrainingPanel": "training",           # notebooks/07_training.ipynb
 }
 
 __all__ = [*_LAZY, "PALETTE", "lecture_mode", "registry"]
