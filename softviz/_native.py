@@ -82,16 +82,16 @@ def _check(status, name):
 
 
 def _sfx(dtype) -> str:
-    return "f32" if dtype == np.float32 else "f64"
+    return "f32" if dtype.char == "f" else "f64"
 
 
 def _in(a):
-    return ffi.from_buffer("float[]" if a.dtype == np.float32 else "double[]", a)
+    return ffi.from_buffer("float[]" if a.dtype.char == "f" else "double[]", a)
 
 
 def _out(a):
     # refuses read-only buffers (np.memmap mode 'r', bytes, arrays with writeable=False)
-    return ffi.from_buffer("float[]" if a.dtype == np.float32 else "double[]", a, require_writable=True)
+    return ffi.from_buffer("float[]" if a.dtype.char == "f" else "double[]", a, require_writable=True)
 
 
 def _call(name, *args):
@@ -143,6 +143,8 @@ def _select_from_environment():
 
 if AVAILABLE:
     _select_from_environment()
+    _ROW_FUNCTIONS = {(op, sfx): getattr(lib, f"sv_{op}_{sfx}")
+                      for op in _OP_CODES for sfx in ("f32", "f64")}
 
 
 # --------------------------------------------------------------------------- rows
@@ -162,10 +164,14 @@ def rows(op: str, algorithm: str, x: np.ndarray, out: np.ndarray | None = None, 
             out.fill(-np.inf)
         return out
     code, sfx = ALGORITHM_CODES[algorithm], _sfx(x.dtype)
-    workers = min(workers, _cpus(), max(1, n // _MIN_CHUNK) if nrows == 1 else nrows)
+    if workers > 1:
+        workers = min(workers, _cpus(), max(1, n // _MIN_CHUNK) if nrows == 1 else nrows)
     xb, ob = _in(x), _out(out)
     if workers <= 1:
-        _call(f"sv_{op}_{sfx}", code, xb, ob, nrows, n)
+        # the common case, kept short: the panels call this many times a second on tiny rows
+        status = _ROW_FUNCTIONS[op, sfx](code, xb, ob, nrows, n)
+        if status:
+            _check(status, f"sv_{op}_{sfx}")
     elif nrows >= workers:
         # many rows: whole rows per thread, bit-identical to one thread
         bounds = np.linspace(0, nrows, workers + 1).astype(int)

@@ -192,7 +192,7 @@ def _direct_out(out, rows, perm, out_dtype, algorithm):
     if not out.flags.c_contiguous or out.size != rows.size:
         return None
     view = out.reshape(rows.shape)
-    if np.shares_memory(view, rows):
+    if np.may_share_memory(view, rows):
         # in place works when out is exactly x: every pass reads x[i] before y[i] is written,
         # except three-pass reload, whose stored exps would overwrite x before a
         # special-value row or log1p correction could read it again
