@@ -99,3 +99,33 @@ def test_simd_path_and_build_info():
         flags = subprocess.run(["grep", "-m1", "-o", "-w", "avx2", "/proc/cpuinfo"], capture_output=True, text=True)
         if flags.stdout.strip() == "avx2":
             assert "AVX2" in path or "AVX-512" in path
+
+
+def test_probes_and_out_refuse_read_only_buffers(tmp_path):
+    """Nothing in the C core may write into memory the caller passed read-only."""
+    import softviz
+    from softviz import _native
+
+    if not softviz.native_available():
+        pytest.skip("the C core is not compiled")
+    path = tmp_path / "ro.bin"
+    np.zeros(4, np.float32).tofile(path)
+    ro = np.memmap(path, np.float32, "r")
+    with pytest.raises(ValueError, match="read-only"):
+        kernels.copy_probe(np.ones(4, np.float32), ro)
+    with pytest.raises(TypeError):
+        kernels.copy_probe(np.ones(2, np.float32), b"\x00" * 8)
+    # below the public checks, the cffi layer refuses read-only buffers as well
+    with pytest.raises(ValueError, match="read-only"):
+        _native.copy_probe(np.ones(2, np.float32), np.frombuffer(b"\x00" * 8, np.float32))
+    assert np.all(np.fromfile(path, np.float32) == 0)
+    frozen = np.zeros(3)
+    frozen.setflags(write=False)
+    with pytest.raises(ValueError, match="read-only"):
+        softviz.softmax([1.0, 2.0, 3.0], out=frozen)
+    with pytest.raises(ValueError, match="shape"):
+        softviz.softmax([1.0, 2.0, 3.0], out=np.zeros(4))
+    with pytest.raises(TypeError, match="dtype"):
+        softviz.softmax([1.0, 2.0, 3.0], out=np.zeros(3, np.float32))
+    with pytest.raises(TypeError, match="numpy array"):
+        softviz.softmax([1.0, 2.0, 3.0], out=[0.0, 0.0, 0.0])
