@@ -38,15 +38,14 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 import scipy.special
 import scipy.stats
 
+from . import _validate as V
 from . import core
-from ._args import positive_real
 
 __all__ = [
     "sample_gumbel",
@@ -68,6 +67,10 @@ __all__ = [
 _TINY = np.finfo(np.float64).tiny
 # scipy's chi-square approximation needs expected counts of about 5 or more.
 _MIN_EXPECTED = 5.0
+# Most noise values (or matrix entries) one call may produce: about two seconds of work.
+_MAX_WORK = 100_000_000
+# Most draws compare_top_k makes with numpy's sampler, one Python call each (~30 us).
+_MAX_NUMPY_DRAWS = 1_000_000
 
 
 # --------------------------------------------------------------------------
@@ -76,24 +79,8 @@ _MIN_EXPECTED = 5.0
 
 def _logits(logits, name="logits", *, ndim1=False):
     """``logits`` as a float64 array; -inf allowed, +inf/NaN/complex/empty rejected."""
-    try:
-        arr = np.asarray(logits)
-    except Exception as exc:
-        raise TypeError(f"{name} must be an array of numbers ({exc})") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    if ndim1 and arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one logit per class), got shape {arr.shape}")
-    if arr.ndim == 0:
-        raise ValueError(f"{name} must have at least one axis (one logit per class), got a scalar")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty: there is no class to sample")
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN")
-    if np.isposinf(arr).any():
-        raise ValueError(f"{name} contains +inf; use finite logits (-inf marks a class never drawn)")
-    return arr
+    return V.real_array(name, logits, ndim=1 if ndim1 else None, min_ndim=1, nonempty=True,
+                        finite="neginf")
 
 
 def _need_a_class(arr, axis=-1, name="logits"):
@@ -102,28 +89,22 @@ def _need_a_class(arr, axis=-1, name="logits"):
 
 
 def _tau(tau):
-    return positive_real("tau (the temperature)", tau)
+    return V.positive_real("tau", tau)
 
 
-def _count(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    return int(value)
+def _count(value, name, lo=None, hi=None):
+    return V.integer(name, value, lo=lo, hi=hi)
 
 
 def _size(size):
     """``size`` as a shape tuple (None -> ())."""
-    if size is None:
-        return ()
-    if isinstance(size, numbers.Integral) and not isinstance(size, (bool, np.bool_)):
-        size = (size,)
-    try:
-        shape = tuple(_count(s, "size") for s in size)
-    except TypeError:
-        raise TypeError(f"size must be None, an integer or a tuple of integers, got {size!r}") from None
-    if any(s < 0 for s in shape):
-        raise ValueError(f"size must not be negative, got {size!r}")
-    return shape
+    return () if size is None else V.shape("size", size)
+
+
+def _work(count, what):
+    # noise values drawn (or numbers stored): past the limit a call would run for minutes
+    if count > _MAX_WORK:
+        raise ValueError(f"{what} asks for {count:.3g} random numbers; the limit is {_MAX_WORK:.3g}")
 
 
 # --------------------------------------------------------------------------
@@ -142,8 +123,9 @@ def sample_gumbel(shape, rng=None):
 
     Used in: notebooks/03_gumbel.ipynb
     """
-    rng = np.random.default_rng(rng)
-    u = rng.random(_size(shape))
+    shape = V.shape("shape", shape)
+    rng = V.rng(rng)
+    u = rng.random(shape)
     np.maximum(u, _TINY, out=u)
     return -np.log(-np.log(u))
 
@@ -160,7 +142,8 @@ def gumbel_max(logits, size=None, rng=None):
     z = _logits(logits, ndim1=True)
     _need_a_class(z)
     shape = _size(size)
-    rng = np.random.default_rng(rng)
+    rng = V.rng(rng)
+    _work(math.prod(shape) * z.size, "size x number of classes")
     # Chunks of about 2^20 noise values bound the temporary (draws x n) array.
     out = np.empty(shape, dtype=np.intp)
     flat = out.reshape(-1)
@@ -186,11 +169,9 @@ def gumbel_softmax(logits, tau=1.0, hard=False, axis=-1, rng=None):
     """
     z = _logits(logits)
     tau = _tau(tau)
-    if not isinstance(hard, (bool, np.bool_)):
-        raise TypeError(f"hard must be True or False, got {hard!r}")
-    axis = _count(axis, "axis")
-    if not -z.ndim <= axis < z.ndim:
-        raise ValueError(f"axis {axis} is out of range for logits of shape {z.shape}")
+    hard = V.boolean("hard", hard)
+    axis = V.axis("axis", axis, z.ndim)
+    rng = V.rng(rng)
     _need_a_class(z, axis)
     perturbed = z + sample_gumbel(z.shape, rng)
     # Shift by the row max before dividing by tau: for tiny tau, (z + G) / tau
@@ -222,9 +203,11 @@ def gumbel_top_k(logits, k, rng=None, *, size=None):
     k = _count(k, "k")
     available = int(np.isfinite(z).sum())
     if not 0 <= k <= available:
-        raise ValueError(f"k must be between 0 and {available} (the number of classes whose "
-                         f"logit is not -inf), got {k}")
+        raise ValueError(f"k must be between 0 and {available} (the number of classes of logits "
+                         f"whose logit is not -inf), got {k}")
     shape = _size(size)
+    rng = V.rng(rng)
+    _work(math.prod(shape) * z.size, "size x number of classes")
     keys = z + sample_gumbel(shape + (z.size,), rng)
     if k == 0:
         return np.zeros(shape + (0,), dtype=np.intp)
@@ -248,10 +231,11 @@ def soft_sample_jacobian(y, tau=1.0):
 
     Used in: notebooks/03_gumbel.ipynb
     """
-    y = _logits(y, "y")
+    y = V.real_array("y", y, min_ndim=1, nonempty=True)
     tau = _tau(tau)
     if (y < 0).any() or (y > 1).any():
         raise ValueError("y must be a probability vector (entries in [0, 1]), e.g. a soft sample")
+    _work(y.size * y.shape[-1], "the Jacobian of y")
     outer = y[..., :, None] * y[..., None, :]
     diag = np.zeros_like(outer)
     idx = np.arange(y.shape[-1])
@@ -273,8 +257,10 @@ def binary_concrete_cdf(y1, logits, tau):
     if z.size != 2 or not np.isfinite(z).all():
         raise ValueError(f"the binary Concrete needs exactly two finite logits, got {z.tolist()}")
     tau = _tau(tau)
-    y1 = np.asarray(y1, dtype=np.float64)
-    with np.errstate(divide="ignore"):
+    y1 = V.real_array("y1", y1, finite="any")
+    if np.isnan(y1).any():
+        raise ValueError("y1 must not contain NaN")
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         inside = scipy.special.expit(tau * scipy.special.logit(np.clip(y1, 0.0, 1.0)) - (z[0] - z[1]))
     return np.where(y1 <= 0, 0.0, np.where(y1 >= 1, 1.0, inside))
 
@@ -295,16 +281,18 @@ def concrete_log_density(y, logits, tau):
         raise ValueError("concrete_log_density needs finite logits (a -inf class lives on a "
                          "lower-dimensional face of the simplex)")
     tau = _tau(tau)
-    y = np.asarray(y, dtype=np.float64)
+    y = V.real_array("y", y, min_ndim=1)
     if y.shape[-1:] != (z.size,):
-        raise ValueError(f"y must have {z.size} entries along its last axis, got shape {y.shape}")
+        raise ValueError(f"y must have {z.size} entries along its last axis (one per class of "
+                         f"logits), got shape {y.shape}")
     if (y <= 0).any() or (y >= 1).any() or not np.allclose(y.sum(axis=-1), 1.0, atol=1e-9):
         raise ValueError("y must lie in the open simplex: entries in (0, 1) summing to 1")
     n = z.size
     log_y = np.log(y)
-    return (math.lgamma(n) + (n - 1) * math.log(tau)
-            + np.sum(z - (tau + 1) * log_y, axis=-1)
-            - n * core.logsumexp(z - tau * log_y, axis=-1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return (math.lgamma(n) + (n - 1) * math.log(tau)
+                + np.sum(z - (tau + 1) * log_y, axis=-1)
+                - n * core.logsumexp(z - tau * log_y, axis=-1))
 
 
 def concrete_density(y, logits, tau):
@@ -325,9 +313,14 @@ def plackett_luce_probability(order, logits):
     Used in: notebooks/03_gumbel.ipynb
     """
     z = _logits(logits, ndim1=True)
-    order = [_count(i, "order entry") for i in np.asarray(order).ravel().tolist()]
+    arr = V.numeric_array("order", order)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"order must hold integer class indices, got dtype {arr.dtype}")
+    order = arr.ravel().tolist()
+    _work(len(order) * z.size, "order x logits")
     if len(set(order)) != len(order) or any(not 0 <= i < z.size for i in order):
-        raise ValueError(f"order must hold distinct indices in [0, {z.size}), got {order}")
+        raise ValueError(f"order must hold distinct class indices of logits, in [0, {z.size}), "
+                         f"got {V.short(order)}")
     remaining = z.copy()
     log_p = 0.0
     for i in order:
@@ -367,17 +360,19 @@ def chisquare_gof(samples, probs):
 
     Used in: notebooks/03_gumbel.ipynb (and its check, the panel and the tests).
     """
-    p = np.asarray(probs, dtype=np.float64)
-    if p.ndim != 1 or p.size == 0 or not np.isfinite(p).all() or (p < 0).any():
+    p = V.real_array("probs", probs, ndim=1, nonempty=True)
+    if (p < 0).any():
         raise ValueError("probs must be a non-empty 1-D array of probabilities >= 0")
-    if not math.isclose(p.sum(), 1.0, rel_tol=0, abs_tol=1e-9):
-        raise ValueError(f"probs must sum to 1, got {p.sum()!r}")
-    s = np.asarray(samples)
+    with np.errstate(over="ignore"):
+        total = float(p.sum())
+    if not math.isclose(total, 1.0, rel_tol=0, abs_tol=1e-9):
+        raise ValueError(f"probs must sum to 1, got {total!r}")
+    s = V.numeric_array("samples", samples)
     if s.dtype.kind not in "iu":
         raise TypeError(f"samples must be integer class indices, got dtype {s.dtype}")
     s = s.ravel()
     if s.size and (s.min() < 0 or s.max() >= p.size):
-        raise ValueError(f"samples must be class indices in [0, {p.size}), "
+        raise ValueError(f"samples must be class indices in [0, {p.size}) (one per entry of probs), "
                          f"got values from {s.min()} to {s.max()}")
     counts = np.bincount(s, minlength=p.size)
     expected = s.size * p
@@ -427,29 +422,32 @@ def compare_top_k(logits, k, n_draws=100_000, rng=None):
     without replacement; the Gumbel-top-k trick must give the same distribution
     over ordered tuples, the Plackett-Luce probabilities of
     :func:`plackett_luce_probability`. numpy's draws run in a Python loop
-    (about 30 us each); keep n_draws moderate. Classes with logit -inf are
+    (about 30 us each); n_draws is at most 1,000,000. Classes with logit -inf (or a
+    probability that underflows to 0) are
     left out (neither sampler may draw them).
 
     Used in: notebooks/03_gumbel.ipynb
     """
     z = _logits(logits, ndim1=True)
-    n_draws = _count(n_draws, "n_draws")
-    if n_draws < 1:
-        raise ValueError(f"n_draws must be >= 1, got {n_draws}")
-    live = np.flatnonzero(np.isfinite(z))
+    n_draws = _count(n_draws, "n_draws", lo=1, hi=_MAX_NUMPY_DRAWS)
+    rng = V.rng(rng)
+    p = core.softmax(z)
+    # a class whose probability underflows to 0 is as good as masked (-inf) for both samplers
+    live = np.flatnonzero(p > 0)
+    z = np.where(p > 0, z, -np.inf)
     k = _count(k, "k")
     if not 1 <= k <= live.size:
-        raise ValueError(f"k must be between 1 and {live.size} (classes with a finite logit), got {k}")
+        raise ValueError(f"k must be between 1 and {live.size} (classes of logits with a non-zero "
+                         f"probability), got {k}")
+    count = math.perm(live.size, k)
+    if count > 100_000:
+        raise ValueError(f"{count:.3g} ordered {k}-tuples of the logits' classes are too many to "
+                         f"tabulate (limit 100,000); use fewer classes or a smaller k")
     orders = list(itertools.permutations(live.tolist(), k))
-    if len(orders) > 100_000:
-        raise ValueError(f"{len(orders)} ordered {k}-tuples are too many to tabulate; use fewer "
-                         f"classes or a smaller k")
     code = {order: i for i, order in enumerate(orders)}
     exact = np.array([plackett_luce_probability(order, z) for order in orders])
     exact /= exact.sum()  # the rounding of each product; the total is 1 in exact arithmetic
-    rng = np.random.default_rng(rng)
     ours = gumbel_top_k(z, k, rng, size=n_draws)
-    p = core.softmax(z)
     theirs = [rng.choice(z.size, k, replace=False, p=p) for _ in range(n_draws)]
     ours_idx = np.array([code[tuple(row)] for row in ours.tolist()], dtype=np.intp)
     theirs_idx = np.array([code[tuple(row)] for row in np.asarray(theirs).tolist()], dtype=np.intp)
@@ -471,7 +469,7 @@ def ternary_xy(p):
 
     Used in: notebooks/03_gumbel.ipynb (and GumbelPanel).
     """
-    p = np.asarray(p, dtype=np.float64)
+    p = V.real_array("p", p, min_ndim=1)
     if p.shape[-1:] != (3,):
         raise ValueError(f"ternary coordinates need 3 entries along the last axis, got shape {p.shape}")
     return np.stack([p[..., 1] + 0.5 * p[..., 2], _SQRT3_2 * p[..., 2]], axis=-1)

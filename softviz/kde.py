@@ -38,11 +38,10 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 
 import numpy as np
 
-from ._args import positive_real
+from . import _validate as V
 from .core import logsumexp, softmax
 
 __all__ = [
@@ -87,18 +86,58 @@ _CHUNK = 4_000_000
 # Input checks
 # --------------------------------------------------------------------------
 
-def _real_array(name, a):
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return arr
+def _real_array(name, a, **kw):
+    return V.real_array(name, a, **kw)
 
 
 def _positive(name, value):
-    return positive_real(name, value)
+    return V.positive_real(name, value)
+
+
+#: Largest alpha = log(n)/d the theory functions take (s_min ~ e^{-2 alpha} stays a normal float).
+MAX_ALPHA = 300.0
+# Largest array of alphas/bandwidths the theory functions take (one root solve per alpha).
+_MAX_THEORY = 100_000
+
+
+def _scaled_sq(sq, h, k=0):
+    """-(|x - y|^2 4^k) / (2 h^2) without forming h^2 (1e-200 squared is 0, 1e200 squared inf).
+
+    ``sq`` holds squared distances in units of 2^k (k > 0 only for coordinates
+    beyond 1e150, see ``_sq_distances``).
+    """
+    if k == 0 and 1e-150 < h < 1e150:
+        return sq * (-0.5 / (h * h))  # the usual case: one multiplication, as before
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ldexp(np.ldexp((sq * -0.5) / h, k) / h, k)
+
+
+def _kernel_logits(sq, h, k=0):
+    """(logits, offset): -|x - y|^2 / (2 h^2) per row, and what was taken off each row.
+
+    For tiny h every logit of a row can overflow to -inf (then softmax would be
+    0/0); such rows are computed relative to their nearest point, which is exact
+    for the weights, and the offset -min|x - y|^2 / (2 h^2) (possibly -inf, the
+    true value past the float range) goes back into the log-density.
+    """
+    logits = _scaled_sq(sq, h, k)
+    offset = np.zeros(sq.shape[:-1])
+    lost = np.isneginf(logits).all(axis=-1)
+    if lost.any():
+        near = sq[lost].min(axis=-1, keepdims=True)
+        logits[lost] = _scaled_sq(sq[lost] - near, h, k)
+        offset[lost] = _scaled_sq(near[..., 0], h, k)
+    return logits, offset
+
+
+def _log_1p_sq(h):
+    """log(1 + h^2) for arrays or floats h > 0, finite even where h^2 over- or underflows."""
+    h = np.asarray(h, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        big = h > 1.0
+        inv = np.where(big, 1.0 / h, 0.0)
+        return np.where(big, 2.0 * np.log(np.where(big, h, 1.0)) + np.log1p(inv * inv),
+                        np.log1p(np.where(big, 0.0, h) ** 2))
 
 
 def _points_and_data(x, data):
@@ -128,13 +167,19 @@ def _points_and_data(x, data):
 
 
 def _sq_distances(x, data):
-    """|x_a - y_i|^2 for x (m, d), data (n, d), as (m, n).
+    """(sq, k): |x_a - y_i|^2 = sq * 4^k for x (m, d), data (n, d), sq of shape (m, n).
 
     The expansion |x|^2 + |y|^2 - 2 x.y runs on BLAS; its rounding can make an
-    exact zero slightly negative, hence the clip.
+    exact zero slightly negative, hence the clip. Coordinates beyond 1e150
+    would overflow |x|^2 (and inf - inf is NaN): they are first scaled by 2^-k,
+    exactly, and k is returned (0 otherwise).
     """
+    big = max(float(np.max(np.abs(x), initial=0.0)), float(np.max(np.abs(data), initial=0.0)))
+    k = math.frexp(big)[1] if big > 1e150 else 0
+    if k:
+        x, data = np.ldexp(x, -k), np.ldexp(data, -k)
     sq = (x * x).sum(1)[:, None] + (data * data).sum(1)[None, :] - 2.0 * (x @ data.T)
-    return np.maximum(sq, 0.0, out=sq)
+    return np.maximum(sq, 0.0, out=sq), k
 
 
 # --------------------------------------------------------------------------
@@ -156,12 +201,17 @@ def log_density(x, data, h):
     h = _positive("h", h)
     pts, data, single = _points_and_data(x, data)
     n, d = data.shape
-    const = -math.log(n) - 0.5 * d * math.log(2.0 * math.pi * h * h)
+    if pts.shape[0] * n > 50 * V.MAX_ELEMENTS:
+        raise ValueError(f"x ({pts.shape[0]} points) x data ({n} points) is too much work; keep "
+                         f"the product below {50 * V.MAX_ELEMENTS}")
+    # log(2 pi h^2) as a sum of logs: h^2 would under- or overflow for h = 1e-200 or 1e200
+    const = -math.log(n) - 0.5 * d * (math.log(2.0 * math.pi) + 2.0 * math.log(h))
     out = np.empty(pts.shape[0])
     step = max(1, _CHUNK // n)
     for start in range(0, pts.shape[0], step):
-        block = _sq_distances(pts[start:start + step], data)
-        out[start:start + step] = logsumexp(block * (-0.5 / (h * h)), axis=1) + const
+        sq, k = _sq_distances(pts[start:start + step], data)
+        logits, offset = _kernel_logits(sq, h, k)
+        out[start:start + step] = logsumexp(logits, axis=1) + offset + const
     return float(out[0]) if single else out
 
 
@@ -175,7 +225,11 @@ def kernel_weights(x, data, h):
     """
     h = _positive("h", h)
     pts, data, single = _points_and_data(x, data)
-    w = softmax(_sq_distances(pts, data) * (-0.5 / (h * h)), axis=1)
+    if pts.shape[0] * data.shape[0] > V.MAX_ELEMENTS:
+        raise ValueError(f"x ({pts.shape[0]} points) x data ({data.shape[0]} points) weights exceed "
+                         f"the limit {V.MAX_ELEMENTS}")
+    sq, k = _sq_distances(pts, data)
+    w = softmax(_kernel_logits(sq, h, k)[0], axis=1)
     return w[0] if single else w
 
 
@@ -205,42 +259,76 @@ def participation_ratio(weights):
 # Theory (Gaussian data, Gaussian kernel, alpha = log(n) / d)
 # --------------------------------------------------------------------------
 
-def _positive_values(value, name, label=None):
-    """``value`` (scalar or array) as float64 if every entry is finite and > 0."""
-    a = np.asarray(value)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a real number, got {a.dtype}")
-    a = a.astype(np.float64)
-    if not np.all(np.isfinite(a) & (a > 0)):
-        raise ValueError(f"{label or name} must be finite and > 0, got {value!r}")
+def _positive_values(value, name, hi=None):
+    """``value`` (scalar or array) as float64 if every entry is finite, > 0 (and <= hi)."""
+    a = V.real_array(name, value, max_size=_MAX_THEORY)
+    if not np.all(a > 0):
+        raise ValueError(f"{name} must be finite and > 0, got {V.short(value)}")
+    if hi is not None and not np.all(a <= hi):
+        raise ValueError(f"{name} must be at most {hi:g}, got {V.short(value)}")
     return a
 
 
 def _alpha(alpha):
-    return _positive_values(alpha, "alpha", "alpha = log(n)/d")
+    return _positive_values(alpha, "alpha", MAX_ALPHA)
+
+
+def _h(h):
+    return _positive_values(h, "h")
+
+
+def _broadcast(h, alpha):
+    try:
+        return np.broadcast_arrays(h, alpha)
+    except ValueError:
+        raise ValueError(f"h and alpha must broadcast together, got shapes {np.shape(h)} and "
+                         f"{np.shape(alpha)}") from None
 
 
 def _out(values, like):
     return float(values) if np.ndim(like) == 0 else values
 
 
+def _g(t):
+    """e^{2t} - e^t - t, accurate also for tiny |t| (where it is 1.5 t^2 and the direct form cancels)."""
+    if abs(t) > 0.1:
+        return math.exp(2 * t) - math.exp(t) - t
+    # sum over k >= 2 of (2^k - 1) t^k / k!: 25 terms reach full precision for |t| <= 0.1
+    total, term = 0.0, t
+    for k in range(2, 27):
+        term *= t / k
+        total += ((1 << k) - 1) * term
+    return total
+
+
 @functools.lru_cache(maxsize=4096)
-def _s_min_scalar(alpha):
+def _t_min_scalar(alpha):
+    """t = ln s_min(alpha) < 0: kept as a log so that 1 - s_min stays accurate for tiny alpha."""
     from scipy.optimize import brentq
 
-    # Solve in t = ln s: e^{2t} - e^t - t = 2 alpha is monotone decreasing in t < 0,
-    # and for large alpha s ~ e^{-2 alpha} is far below any linear bracket.
-    f = lambda t: math.exp(2 * t) - math.exp(t) - t - 2 * alpha  # noqa: E731
-    return math.exp(brentq(f, -2 * alpha - 2.0, 0.0, xtol=1e-15, rtol=1e-15))
+    # e^{2t} - e^t - t = 2 alpha is monotone decreasing in t < 0, and for large
+    # alpha s ~ e^{-2 alpha} is far below any linear bracket.
+    if alpha < 0.01:
+        # near t = 0, g(t) = 1.5 t^2 (1 + O(t)): bracket the root around -sqrt(4 alpha / 3),
+        # else Brent would bisect from [-2, 0] down to |t| ~ 1e-100 for alpha ~ 1e-200
+        t0 = -math.sqrt(4.0 * alpha / 3.0)
+        lo, hi = 2.0 * t0, 0.5 * t0
+    else:
+        lo, hi = -2 * alpha - 2.0, 0.0
+    return brentq(lambda t: _g(t) - 2 * alpha, lo, hi, xtol=1e-300, rtol=1e-15, maxiter=500)
+
+
+def _t_min(alpha):
+    a = _alpha(alpha)
+    return np.vectorize(_t_min_scalar, otypes=[float])(a)
 
 
 def s_min(alpha):
     """The root s in (0, 1) of s^2 - s - ln s = 2 alpha (REM edge of the distance spectrum).
 
-    Scalar or array ``alpha`` > 0. Used in: notebooks/05_kde_regimes.ipynb
+    Scalar or array ``alpha`` in (0, MAX_ALPHA]. Used in: notebooks/05_kde_regimes.ipynb
     """
-    a = _alpha(alpha)
-    return _out(np.vectorize(_s_min_scalar, otypes=[float])(a), alpha)
+    return _out(np.exp(_t_min(alpha)), alpha)
 
 
 def u_min(alpha):
@@ -248,7 +336,7 @@ def u_min(alpha):
 
     Used in: notebooks/05_kde_regimes.ipynb
     """
-    s = np.asarray(s_min(alpha))
+    s = np.exp(_t_min(alpha))
     return _out(s + s * s, alpha)
 
 
@@ -257,8 +345,9 @@ def h_g(alpha):
 
     Used in: notebooks/05_kde_regimes.ipynb
     """
-    s = np.asarray(s_min(alpha))
-    return _out(np.sqrt(s / (1.0 - s)), alpha)
+    t = _t_min(alpha)
+    # 1 - s_min = -expm1(t): exact even when s_min rounds to 1 (alpha -> 0)
+    return _out(np.sqrt(np.exp(t) / -np.expm1(t)), alpha)
 
 
 def h_clt(alpha):
@@ -277,18 +366,27 @@ def h_opt(alpha):
     return _out(np.sqrt(np.asarray(u_min(alpha))), alpha)
 
 
-def _h(h):
-    return _positive_values(h, "h")
-
-
 def stable_index(h, alpha):
     """mu = (h / h_G(alpha))^2: the tail index of the kernel weights near the nearest points.
 
     Used in: notebooks/05_kde_regimes.ipynb
     """
-    hh = _h(h)
-    mu = (hh / np.asarray(h_g(alpha))) ** 2
-    return _out(mu, np.broadcast(np.asarray(h), np.asarray(alpha)))
+    hh, a = _broadcast(_h(h), _alpha(alpha))
+    with np.errstate(over="ignore", under="ignore"):  # mu = inf or 0 at extreme h: still ordered
+        mu = (hh / np.asarray(h_g(a))) ** 2
+    return _out(mu, hh)
+
+
+def _annealed_kl(hh):
+    with np.errstate(over="ignore", under="ignore"):
+        return 0.5 * _log_1p_sq(hh) + 0.5 / (1.0 + hh * hh) - 0.5
+
+
+def _nearest_kl(hh, log_n_over_d, u):
+    # (1/2) ln h^2 + ln(n)/d + u / (2 h^2) - 1/2, with ln h^2 = 2 ln h and u / h / h:
+    # no h^2 formed, so h = 1e-200 gives +inf (the true value overflows), not NaN
+    with np.errstate(over="ignore", under="ignore"):
+        return np.log(hh) + log_n_over_d + (0.5 * u) / hh / hh - 0.5
 
 
 def kl_per_dim(h, alpha):
@@ -296,14 +394,12 @@ def kl_per_dim(h, alpha):
 
     (1/2) ln(1 + h^2) + 1/(2 (1 + h^2)) - 1/2 for h >= h_G (the annealed value);
     (1/2) ln h^2 + alpha + u_min / (2 h^2) - 1/2 below h_G (the nearest points rule).
-    Continuous at h_G; minimum at h_opt. Used in: notebooks/05_kde_regimes.ipynb
+    Continuous at h_G; minimum at h_opt. +inf where the value is beyond the
+    largest float (h -> 0). Used in: notebooks/05_kde_regimes.ipynb
     """
-    hh, a = np.broadcast_arrays(_h(h), _alpha(alpha))
-    h2 = hh * hh
-    annealed = 0.5 * np.log1p(h2) + 0.5 / (1.0 + h2) - 0.5
-    condensed = 0.5 * np.log(h2) + a + np.asarray(u_min(a)) / (2.0 * h2) - 0.5
-    kl = np.where(hh >= np.asarray(h_g(a)), annealed, condensed)
-    return _out(kl, np.broadcast(np.asarray(h), np.asarray(alpha)))
+    hh, a = _broadcast(_h(h), _alpha(alpha))
+    kl = np.where(hh >= np.asarray(h_g(a)), _annealed_kl(hh), _nearest_kl(hh, a, np.asarray(u_min(a))))
+    return _out(kl, hh)
 
 
 def regime(h, alpha):
@@ -335,8 +431,8 @@ def measured_regime(dominant_weight, second_moment_ratio):
     thousands); the lesson shows them next to h_G and h_CLT.
     Used in: notebooks/05_kde_regimes.ipynb
     """
-    if not (math.isfinite(dominant_weight) and math.isfinite(second_moment_ratio)):
-        raise ValueError("dominant_weight and second_moment_ratio must be finite numbers")
+    dominant_weight = V.real_scalar("dominant_weight", dominant_weight)
+    second_moment_ratio = V.real_scalar("second_moment_ratio", second_moment_ratio)
     if dominant_weight > _DOMINANT_WEIGHT:
         return REGIMES[0]
     if second_moment_ratio >= _SECOND_MOMENT_FRACTION:
@@ -344,7 +440,17 @@ def measured_regime(dominant_weight, second_moment_ratio):
     return REGIMES[1]
 
 
-@functools.lru_cache(maxsize=256)
+#: Largest n and d that ``nearest_neighbour_u`` and ``kl_bounds`` take.
+_MAX_NN_N = 2 ** 53
+_MAX_NN_D = 100_000
+
+
+def _n_and_d(n, d):
+    n = V.integer("n", n, lo=1, hi=_MAX_NN_N, hi_reason="n must be exact in float64")
+    d = V.integer("d", d, lo=1, hi=_MAX_NN_D, hi_reason="the quadrature is tuned for d up to 1e5")
+    return n, d
+
+
 def nearest_neighbour_u(n, d):
     """Exact E[|x - y_nn|^2] / d for the nearest of n points y_i ~ N(0, I_d) to x ~ N(0, I_d).
 
@@ -352,13 +458,16 @@ def nearest_neighbour_u(n, d):
     non-centrality r), so E[min] = integral of P(all n distances > t) dt; the
     outer average over r ~ chi^2_d uses 20-node generalised Gauss-Laguerre quadrature. The d -> inf
     limit is u_min(log(n) / d); at finite d this value sits above it by O(log d / d).
+    ``n`` and ``d`` are positive integers (n <= 2**53, d <= 100,000).
     Used in: notebooks/05_kde_regimes.ipynb
     """
+    return _nearest_neighbour_u(*_n_and_d(n, d))
+
+
+@functools.lru_cache(maxsize=256)
+def _nearest_neighbour_u(n, d):
     from scipy import integrate, special, stats
 
-    if isinstance(n, bool) or isinstance(d, bool) or int(n) != n or int(d) != d or n < 1 or d < 1:
-        raise ValueError(f"n and d must be positive integers, got n={n!r}, d={d!r}")
-    n, d = int(n), int(d)
     # |x|^2 = 2 z with z ~ Gamma(d/2): generalised Gauss-Laguerre nodes average over it
     # exactly for polynomials of degree < 40, and well for the smooth E[min | r].
     z, weights = special.roots_genlaguerre(20, d / 2.0 - 1.0)
@@ -369,7 +478,7 @@ def nearest_neighbour_u(n, d):
         t = np.linspace(0.0, d + r + 12.0 * math.sqrt(2.0 * (d + 2.0 * r)), 1001)
         cdf = stats.ncx2.cdf(t, d, r)
         with np.errstate(divide="ignore"):  # cdf == 1: log 0 = -inf, exp(-inf) = 0 as wanted
-            surv_n = np.exp(n * np.log1p(-cdf))
+            surv_n = np.exp(float(n) * np.log1p(-cdf))
         total += weight * integrate.trapezoid(surv_n, t)
     return total / d
 
@@ -384,9 +493,9 @@ def kl_bounds(h, n, d):
     :func:`nearest_neighbour_u`. Used in: notebooks/05_kde_regimes.ipynb
     """
     hh = _h(h)
-    h2 = hh * hh
-    lower = 0.5 * np.log1p(h2) + 0.5 / (1.0 + h2) - 0.5
-    upper = 0.5 * np.log(h2) + math.log(n) / d + nearest_neighbour_u(n, d) / (2.0 * h2) - 0.5
+    n, d = _n_and_d(n, d)
+    lower = _annealed_kl(hh)
+    upper = _nearest_kl(hh, math.log(n) / d, _nearest_neighbour_u(n, d))
     return _out(lower, h), _out(upper, h)
 
 
@@ -399,10 +508,11 @@ def sample_gaussian(n, d, rng=None):
 
     Used in: notebooks/05_kde_regimes.ipynb
     """
-    for name, v in (("n", n), ("d", d)):
-        if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return np.random.default_rng(rng).standard_normal((int(n), int(d)))
+    n = V.integer("n", n, lo=1)
+    d = V.integer("d", d, lo=1)
+    gen = V.rng(rng)
+    V.shape("n x d", (n, d))
+    return gen.standard_normal((n, d))
 
 
 class KDESimulation:
@@ -416,14 +526,25 @@ class KDESimulation:
     """
 
     def __init__(self, data, test, alpha=None):
-        self.data = _real_array("data", data)
-        self.test = _real_array("test", test)
-        if self.data.ndim != 2 or self.test.ndim != 2 or self.data.shape[1] != self.test.shape[1]:
-            raise ValueError("data (n, d) and test (m, d) must be 2-D with the same d")
+        self.data = _real_array("data", data, ndim=2)
+        self.test = _real_array("test", test, ndim=2)
+        if self.data.shape[1] != self.test.shape[1] or self.data.shape[1] == 0:
+            raise ValueError(f"data (n, d) and test (m, d) must have the same d >= 1, got shapes "
+                             f"{self.data.shape} and {self.test.shape}")
+        if self.data.shape[0] < 2 or self.test.shape[0] < 1:
+            raise ValueError(f"data needs at least 2 points and test at least 1, got shapes "
+                             f"{self.data.shape} and {self.test.shape}")
+        if self.data.shape[0] * self.test.shape[0] > V.MAX_ELEMENTS:
+            raise ValueError(f"data x test = {self.data.shape[0]} x {self.test.shape[0]} distances; "
+                             f"the limit is {V.MAX_ELEMENTS}")
         self.n, self.d = self.data.shape
         self.n_test = self.test.shape[0]
-        self.alpha = math.log(self.n) / self.d if alpha is None else float(alpha)
-        self.sq = _sq_distances(self.test, self.data)          # (m, n)
+        self.alpha = (math.log(self.n) / self.d if alpha is None
+                      else float(_alpha(V.positive_real("alpha", alpha))))
+        # squared distances (m, n), in units of 4^k (k > 0 only for coordinates past 1e150)
+        self._sq, self._k = _sq_distances(self.test, self.data)
+        with np.errstate(over="ignore"):
+            self.sq = np.ldexp(self._sq, 2 * self._k) if self._k else self._sq
         self.test_sq_norm = (self.test * self.test).sum(1)     # |x|^2
         self._stats = {}
 
@@ -434,8 +555,9 @@ class KDESimulation:
     def log_density(self, h):
         """log rho_hat at every test point, (n_test,)."""
         h = _positive("h", h)
-        const = -math.log(self.n) - 0.5 * self.d * math.log(2.0 * math.pi * h * h)
-        return logsumexp(self.sq * (-0.5 / (h * h)), axis=1) + const
+        const = -math.log(self.n) - 0.5 * self.d * (math.log(2.0 * math.pi) + 2.0 * math.log(h))
+        logits, offset = _kernel_logits(self._sq, h, self._k)
+        return logsumexp(logits, axis=1) + offset + const
 
     def log_true_density(self):
         """log p(x) of N(0, I_d) at every test point."""
@@ -444,8 +566,10 @@ class KDESimulation:
     def log_mean_density(self, h):
         """log E_data[rho_hat(x)] = log N(x; 0, (1 + h^2) I_d), exact (the annealed value)."""
         h = _positive("h", h)
-        v = 1.0 + h * h
-        return -0.5 * self.d * math.log(2.0 * math.pi * v) - 0.5 * self.test_sq_norm / v
+        log_v = float(_log_1p_sq(h))  # v = 1 + h^2, whose square may overflow
+        with np.errstate(under="ignore"):
+            return (-0.5 * self.d * (math.log(2.0 * math.pi) + log_v)
+                    - 0.5 * self.test_sq_norm * math.exp(-log_v))
 
     def log_second_moment_ratio(self, h):
         """log(E[K_h(x - y)^2] / E[K_h(x - y)]^2) at every test point, exact.
@@ -454,17 +578,18 @@ class KDESimulation:
         integral); the relative variance of rho_hat(x) is (this ratio - 1) / n.
         """
         h = _positive("h", h)
-        v2 = 1.0 + 0.5 * h * h
-        log_m2 = (-0.5 * self.d * math.log(4.0 * math.pi * h * h)
-                  - 0.5 * self.d * math.log(2.0 * math.pi * v2) - 0.5 * self.test_sq_norm / v2)
+        log_v2 = float(_log_1p_sq(h / math.sqrt(2.0)))  # v2 = 1 + h^2 / 2
+        with np.errstate(under="ignore"):
+            log_m2 = (-0.5 * self.d * (math.log(4.0 * math.pi) + 2.0 * math.log(h))
+                      - 0.5 * self.d * (math.log(2.0 * math.pi) + log_v2)
+                      - 0.5 * self.test_sq_norm * math.exp(-log_v2))
         return log_m2 - 2.0 * self.log_mean_density(h)
 
     def weights(self, h, i=0):
         """Kernel weights (softmax over the n data points) of test point ``i``, (n,)."""
         h = _positive("h", h)
-        if not (0 <= int(i) < self.n_test):
-            raise ValueError(f"test point index must be in [0, {self.n_test}), got {i!r}")
-        return softmax(self.sq[int(i)] * (-0.5 / (h * h)))
+        i = V.integer("i", i, lo=0, hi=self.n_test - 1)
+        return softmax(_kernel_logits(self._sq[i:i + 1], h, self._k)[0][0])
 
     def kl_per_dim(self, h):
         """Simulated KL(p || rho_hat) / d: the mean over test points of (log p - log rho_hat) / d."""
@@ -484,8 +609,7 @@ class KDESimulation:
         h = _positive("h", h)
         if h in self._stats:
             return dict(self._stats[h])
-        logits = self.sq * (-0.5 / (h * h))
-        w = softmax(logits, axis=1)
+        w = softmax(_kernel_logits(self._sq, h, self._k)[0], axis=1)
         wmax = w.max(axis=1)
         y2 = (w * w).sum(axis=1)
         log_rho = self.log_density(h)
@@ -521,13 +645,18 @@ class KDESimulation:
 
     def sweep(self, hs):
         """``statistics`` for every h in ``hs``, as a dict of arrays (str arrays for regimes)."""
-        rows = [self.statistics(h) for h in np.asarray(hs, dtype=float).ravel()]
-        if not rows:
-            raise ValueError("hs is empty")
+        hs = V.real_array("hs", hs, ndim=(0, 1), max_size=10_000).reshape(-1)
+        if hs.size == 0 or not (hs > 0).all():
+            raise ValueError("hs must hold at least one bandwidth, each finite and > 0")
+        rows = [self.statistics(float(h)) for h in hs]
         return {k: np.array([r[k] for r in rows]) for k in rows[0]}
 
 
 def _n_points(alpha, d):
+    if alpha * d > math.log(MAX_N) + 1:  # e^(alpha d) would be far beyond MAX_N (or overflow)
+        raise ValueError(f"alpha * d = {alpha * d:.3g} asks for n = e^(alpha d) data points; the "
+                         f"simulation takes at most MAX_N = {MAX_N} (lower d to at most "
+                         f"{int(math.log(MAX_N) / alpha)} or lower alpha)")
     n = int(round(math.exp(alpha * d)))
     if n > MAX_N:
         raise ValueError(f"alpha * d = {alpha * d:.3g} asks for n = e^(alpha d) ~ {n:.3g} data "
@@ -542,24 +671,33 @@ def simulate(alpha, d, *, n_test=200, rng=None):
 
     Raises ValueError when n would exceed ``MAX_N``. Used in: notebooks/05_kde_regimes.ipynb
     """
-    alpha = float(_alpha(alpha))
-    if isinstance(d, bool) or not isinstance(d, (numbers.Integral, np.integer)) or d < 1:
-        raise ValueError(f"d must be a positive integer, got {d!r}")
-    if isinstance(n_test, bool) or not isinstance(n_test, (numbers.Integral, np.integer)) or n_test < 2:
-        raise ValueError(f"n_test must be an integer >= 2, got {n_test!r}")
-    n = _n_points(alpha, int(d))
-    gen = np.random.default_rng(rng)
-    data = gen.standard_normal((n, int(d)))
-    test = gen.standard_normal((int(n_test), int(d)))
-    return KDESimulation(data, test, alpha=math.log(n) / int(d))
+    alpha = float(_alpha(V.positive_real("alpha", alpha)))
+    d = V.integer("d", d, lo=1, hi=100_000, hi_reason="bounds memory")
+    n_test = V.integer("n_test", n_test, lo=2, hi=100_000, hi_reason="bounds memory")
+    gen = V.rng(rng)
+    n = _n_points(alpha, d)
+    if (n + n_test) * d > V.MAX_ELEMENTS or n * n_test > V.MAX_ELEMENTS:
+        raise ValueError(f"n = {n} data and n_test = {n_test} test points in d = {d} dimensions "
+                         f"exceed the limit of {V.MAX_ELEMENTS} numbers")
+    data = gen.standard_normal((n, d))
+    test = gen.standard_normal((n_test, d))
+    return KDESimulation(data, test, alpha=math.log(n) / d)
 
 
-@functools.lru_cache(maxsize=6)
 def cached_simulation(alpha, d, n_test=200, seed=0):
     """:func:`simulate` with an integer seed, memoised (the panel moves alpha and d back and forth).
 
     Used by KDEPanel (notebooks/05_kde_regimes.ipynb).
     """
+    alpha = float(_alpha(V.positive_real("alpha", alpha)))
+    d = V.integer("d", d, lo=1)
+    n_test = V.integer("n_test", n_test, lo=2)
+    seed = V.integer("seed", seed, lo=0)
+    return _cached_simulation(alpha, d, n_test, seed)
+
+
+@functools.lru_cache(maxsize=6)
+def _cached_simulation(alpha, d, n_test, seed):
     return simulate(alpha, d, n_test=n_test, rng=seed)
 
 
@@ -571,13 +709,24 @@ def phase_points(alphas, mus, d, *, n_test=150, rng=None):
     log(n)/d), h, mu (theory), regime (measured), regime_theory,
     dominant_weight, second_moment_ratio. Used in: notebooks/05_kde_regimes.ipynb
     """
-    gen = np.random.default_rng(rng)
+    alphas = _positive_values(alphas, "alphas", MAX_ALPHA).reshape(-1)
+    if alphas.size > 1_000:
+        raise ValueError(f"alphas holds {alphas.size} values; the limit is 1000 (one simulation each)")
+    mus = V.real_array("mus", mus, ndim=(0, 1), max_size=10_000).reshape(-1)
+    if not (mus > 0).all():
+        raise ValueError("mus must all be finite and > 0")
+    d = V.integer("d", d, lo=1)
+    n_test = V.integer("n_test", n_test, lo=2)
+    gen = V.rng(rng)
     rows = []
-    for a in np.asarray(alphas, dtype=float).ravel():
-        sim = simulate(a, d, n_test=n_test, rng=gen)
+    for a in alphas:
+        try:
+            sim = simulate(float(a), d, n_test=n_test, rng=gen)
+        except ValueError as exc:
+            raise ValueError(f"alphas entry {float(a):g}: {exc}") from None
         hg = h_g(sim.alpha)
-        for mu in np.asarray(mus, dtype=float).ravel():
-            st = sim.statistics(hg * math.sqrt(_positive("mu", mu)))
+        for mu in mus:
+            st = sim.statistics(hg * math.sqrt(float(mu)))
             rows.append((sim.alpha, st["h"], st["mu"], st["regime"], st["regime_theory"],
                          st["dominant_weight"], st["second_moment_ratio"]))
     if not rows:

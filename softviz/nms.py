@@ -36,11 +36,13 @@ Used in: notebooks/04_soft_nms.ipynb (and SoftNMSPanel, softviz/panels/soft_nms.
 """
 from __future__ import annotations
 
+import inspect
 import math
-import numbers
 from typing import NamedTuple
 
 import numpy as np
+
+from . import _validate as V
 
 __all__ = [
     "METHODS",
@@ -72,15 +74,15 @@ COCO_IOU_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
 # Input checks
 # --------------------------------------------------------------------------
 
-def _as_boxes(boxes, name="boxes"):
-    try:
-        b = np.asarray(boxes, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers of shape (N, 4), got {boxes!r:.80}") from None
+def _as_boxes(boxes, name="boxes", max_boxes=None):
+    b = V.real_array(name, boxes, finite="any")
     if b.size == 0 and b.ndim <= 2:
         return b.reshape(0, 4)
     if b.ndim != 2 or b.shape[1] != 4:
         raise ValueError(f"{name} must have shape (N, 4) as (x1, y1, x2, y2) rows, got shape {b.shape}")
+    if max_boxes is not None and len(b) > max_boxes:
+        raise ValueError(f"{name} has {len(b)} boxes; the limit is {max_boxes} (the greedy loop "
+                         f"is O(N^2))")
     if not np.isfinite(b).all():
         raise ValueError(f"{name} must be finite; row {int(np.flatnonzero(~np.isfinite(b).all(1))[0])} is not")
     bad = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
@@ -91,34 +93,37 @@ def _as_boxes(boxes, name="boxes"):
     return b
 
 
-def _as_scores(scores, n, name="scores"):
-    try:
-        s = np.asarray(scores, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {scores!r:.80}") from None
+def _as_scores(scores, n, name="scores", boxes_name="boxes"):
+    s = V.real_array(name, scores, finite="any")
     if s.size == 0 and n == 0:
         return s.reshape(0)
     if s.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), one score per box, got shape {s.shape}")
-    if np.isnan(s).any():
-        raise ValueError(f"{name} must not contain NaN (index {int(np.flatnonzero(np.isnan(s))[0])})")
+        raise ValueError(f"{name} must have shape ({n},), one score per box of {boxes_name}, "
+                         f"got shape {s.shape}")
+    if not np.isfinite(s).all():
+        bad = int(np.flatnonzero(~np.isfinite(s))[0])
+        raise ValueError(f"{name} must be finite (no NaN or inf; index {bad} is not)")
     return s
 
 
 def _real(name, value, lo=-math.inf, hi=math.inf, *, lo_open=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    x = float(value)
-    if math.isnan(x) or x < lo or x > hi or (lo_open and x == lo):
-        left = "(" if lo_open else "["
-        raise ValueError(f"{name} must be in {left}{lo:g}, {hi:g}], got {value!r}")
-    return x
+    return V.real_scalar(name, value, lo=None if lo == -math.inf else lo,
+                         hi=None if hi == math.inf else hi, lo_open=lo_open,
+                         finite=not (lo == -math.inf and hi == math.inf))
 
 
 def _method(method):
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    return method
+    return V.choice("method", method, METHODS)
+
+
+def _count(name, value, hi):
+    return V.integer(name, value, lo=0, hi=hi, hi_reason="bounds the run time")
+
+
+#: Most boxes ``nms``/``soft_nms`` take (the greedy loop is O(N^2)); ``soft_nms_trace``
+#: stores O(N^2) numbers and takes at most ``_MAX_TRACE_BOXES``.
+_MAX_BOXES = 20_000
+_MAX_TRACE_BOXES = 2_000
 
 
 # --------------------------------------------------------------------------
@@ -128,21 +133,54 @@ def _method(method):
 def box_area(boxes):
     """Areas ``(x2 - x1) * (y2 - y1)`` of boxes ``(N, 4)`` in continuous coordinates.
 
+    An area beyond the largest float (sides near 1e308) is +inf.
+
     Used in: notebooks/04_soft_nms.ipynb
     """
     b = _as_boxes(boxes)
-    return (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    with np.errstate(over="ignore"):
+        return (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
 
 
-def _iou_one_to_many(box, area, others, other_areas):
+def _iou(a, b):
+    """IoU of boxes a (..., 4) and b (..., 4), broadcast against each other.
+
+    The direct formula inter / (area_a + area_b - inter) first; where it
+    overflowed or underflowed (coordinates near 1e308 or 1e-200), the pair is
+    recomputed with each axis scaled by the larger of the two sides (IoU is
+    unchanged by scaling x and y), so identical boxes always give 1.
+    A zero-area box has IoU 0 with everything (torchvision would give NaN).
+    """
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        wa, ha = a[..., 2] - a[..., 0], a[..., 3] - a[..., 1]
+        wb, hb = b[..., 2] - b[..., 0], b[..., 3] - b[..., 1]
+        iw = np.maximum(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0.0)
+        ih = np.maximum(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0.0)
+        inter = iw * ih
+        union = wa * ha + wb * hb - inter
+        iou = np.divide(inter, union, out=np.zeros(np.shape(union)), where=union > 0)
+        positive = (wa > 0) & (ha > 0) & (wb > 0) & (hb > 0)
+        redo = positive & ~(np.isfinite(union) & (union > 1e-250) & np.isfinite(inter)
+                            & np.isfinite(wa) & np.isfinite(wb) & np.isfinite(ha) & np.isfinite(hb))
+    if not redo.any():
+        return iou
+    a2, b2 = np.broadcast_arrays(a, b)
+    a2, b2 = a2[redo] * 0.5, b2[redo] * 0.5  # halving is exact and keeps every difference finite
+    wa, ha = a2[:, 2] - a2[:, 0], a2[:, 3] - a2[:, 1]
+    wb, hb = b2[:, 2] - b2[:, 0], b2[:, 3] - b2[:, 1]
+    sx, sy = np.maximum(wa, wb), np.maximum(ha, hb)
+    iw = np.maximum(np.minimum(a2[:, 2], b2[:, 2]) - np.maximum(a2[:, 0], b2[:, 0]), 0.0) / sx
+    ih = np.maximum(np.minimum(a2[:, 3], b2[:, 3]) - np.maximum(a2[:, 1], b2[:, 1]), 0.0) / sy
+    with np.errstate(under="ignore"):
+        inter = iw * ih
+        union = (wa / sx) * (ha / sy) + (wb / sx) * (hb / sy) - inter
+        iou[redo] = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return iou
+
+
+def _iou_one_to_many(box, others):
     """IoU of one box with each row of ``others``: the inner step of every greedy round."""
-    w = np.minimum(others[:, 2], box[2]) - np.maximum(others[:, 0], box[0])
-    h = np.minimum(others[:, 3], box[3]) - np.maximum(others[:, 1], box[1])
-    inter = np.maximum(w, 0.0) * np.maximum(h, 0.0)
-    union = other_areas + area - inter
-    # Both boxes of zero area: 0/0. DESIGN.md: a zero-area box has IoU 0 with
-    # everything (torchvision would give NaN here).
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return _iou(box[None, :], others)
 
 
 def box_iou(boxes1, boxes2):
@@ -150,19 +188,17 @@ def box_iou(boxes1, boxes2):
 
     Boxes are ``(x1, y1, x2, y2)`` rows in continuous coordinates (no +1 pixel),
     as in ``torchvision.ops.box_iou``. A box of zero area has IoU 0 with every
-    box, itself included. Boxes with x2 < x1 or y2 < y1 raise ``ValueError``.
+    box, itself included; two identical boxes of positive area have IoU 1,
+    even with coordinates near +-1e308. Boxes with x2 < x1 or y2 < y1 raise
+    ``ValueError``. N * M is at most ``softviz._validate.MAX_ELEMENTS``.
 
     Used in: notebooks/04_soft_nms.ipynb
     """
     a = _as_boxes(boxes1, "boxes1")
     b = _as_boxes(boxes2, "boxes2")
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.maximum(w, 0.0) * np.maximum(h, 0.0)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    if len(a) * len(b) > V.MAX_ELEMENTS:
+        raise ValueError(f"boxes1 x boxes2 = {len(a)} x {len(b)} pairs; the limit is {V.MAX_ELEMENTS}")
+    return _iou(a[:, None, :], b[None, :, :])
 
 
 def decay_weight(iou, method="gaussian", *, sigma=0.5, iou_threshold=0.3):
@@ -173,19 +209,23 @@ def decay_weight(iou, method="gaussian", *, sigma=0.5, iou_threshold=0.3):
     ``gaussian``: exp(-IoU**2 / sigma) everywhere (iou_threshold is not used).
     The comparison with the threshold is strict, as in the paper's code
     (the paper's equations write >=; the two differ only at IoU == Nt exactly).
+    ``iou`` holds numbers in [0, 1].
 
     Used in: notebooks/04_soft_nms.ipynb
     """
     _method(method)
     sigma = _real("sigma", sigma, 0.0, lo_open=True)
     nt = _real("iou_threshold", iou_threshold, 0.0, 1.0)
-    u = np.asarray(iou, dtype=np.float64)
+    u = V.real_array("iou", iou)
+    if ((u < 0) | (u > 1)).any():
+        raise ValueError("iou must hold numbers in [0, 1]")
     return _weight(u, method, sigma, nt)
 
 
 def _weight(iou, method, sigma, nt):
     if method == "gaussian":
-        return np.exp(-(iou * iou) / sigma)
+        with np.errstate(over="ignore", under="ignore"):  # tiny sigma: exp(-inf) = 0, as meant
+            return np.exp(-(iou * iou) / sigma)
     over = iou > nt
     if method == "linear":
         return np.where(over, 1.0 - iou, 1.0)
@@ -212,12 +252,11 @@ def nms(boxes, scores, iou_threshold):
 
     Used in: notebooks/04_soft_nms.ipynb
     """
-    b = _as_boxes(boxes)
+    b = _as_boxes(boxes, max_boxes=_MAX_BOXES)
     s = _as_scores(scores, len(b))
     nt = _real("iou_threshold", iou_threshold, 0.0, 1.0)
     order = _stable_order(s)
     sb = b[order]
-    areas = (sb[:, 2] - sb[:, 0]) * (sb[:, 3] - sb[:, 1])
     alive = np.ones(len(order), dtype=bool)
     keep = []
     # One IoU row per KEPT box against the boxes after it: O(N * kept) numpy work.
@@ -227,7 +266,7 @@ def nms(boxes, scores, iou_threshold):
         keep.append(order[i])
         rest = i + 1 + np.flatnonzero(alive[i + 1:])
         if rest.size:
-            iou = _iou_one_to_many(sb[i], areas[i], sb[rest], areas[rest])
+            iou = _iou_one_to_many(sb[i], sb[rest])
             alive[rest[iou > nt]] = False
     return np.asarray(keep, dtype=np.int64)
 
@@ -259,35 +298,35 @@ def _greedy(boxes, scores, method, sigma, iou_threshold, score_threshold, record
     Every round costs O(n) numpy work on the n boxes still in play, so the
     whole loop is O(N^2) at worst and shrinks as boxes are kept or discarded.
     """
-    b = _as_boxes(boxes)
+    b = _as_boxes(boxes, max_boxes=_MAX_TRACE_BOXES if record else _MAX_BOXES)
     s = _as_scores(scores, len(b))
     _method(method)
     sigma = _real("sigma", sigma, 0.0, lo_open=True)
     nt = _real("iou_threshold", iou_threshold, 0.0, 1.0)
-    thr = _real("score_threshold", score_threshold)
+    thr = V.real_scalar("score_threshold", score_threshold, finite=False)
 
     start = s >= thr  # initial scores below the threshold never enter
-    # One (6, n) block, compacted with ONE fancy-index per round: x1 y1 x2 y2,
-    # area, original index (exact in float64). Rows stay in index order, so
+    # One (5, n) block, compacted with ONE fancy-index per round: x1 y1 x2 y2,
+    # original index (exact in float64). Rows stay in index order, so
     # argmax (first maximum) breaks ties towards the lower original index.
     idx = np.flatnonzero(start)
-    live = np.empty((6, idx.size))
+    live = np.empty((5, idx.size))
     live[:4] = b[idx].T
-    live[4] = (live[2] - live[0]) * (live[3] - live[1])
-    live[5] = idx
+    live[4] = idx
     cur = s[idx].copy()
 
     keep, kept_scores, rounds = [], [], []
     while cur.size:
         j = int(np.argmax(cur))
         m = live[:, j]
-        keep.append(int(m[5]))
+        keep.append(int(m[4]))
         kept_scores.append(float(cur[j]))
         # M is in the row too (IoU 1 with itself) and is dropped with the
         # discarded boxes: one compaction per round instead of two.
-        iou = _iou_one_to_many(m[:4], m[4], live[:4].T, live[4])
+        iou = _iou_one_to_many(m[:4], live[:4].T)
         weight = _weight(iou, method, sigma, nt)
-        after = cur * weight
+        with np.errstate(under="ignore"):
+            after = cur * weight
         # Hard NMS removes suppressed boxes outright, so that it is exactly
         # torchvision's nms whatever the threshold (a zeroed score is not
         # "below" a threshold of 0).
@@ -298,9 +337,9 @@ def _greedy(boxes, scores, method, sigma, iou_threshold, score_threshold, record
             rest[j] = False
             rounds.append(SoftNMSRound(
                 round=len(rounds), selected=keep[-1], score=kept_scores[-1],
-                others=live[5, rest].astype(np.int64), iou=iou[rest], weight=weight[rest],
+                others=live[4, rest].astype(np.int64), iou=iou[rest], weight=weight[rest],
                 before=cur[rest], after=after[rest],
-                discarded=live[5, rest & ~stay].astype(np.int64)))
+                discarded=live[4, rest & ~stay].astype(np.int64)))
         live, cur = live[:, stay], after[stay]
     return np.asarray(keep, dtype=np.int64), np.asarray(kept_scores, dtype=np.float64), rounds
 
@@ -367,11 +406,17 @@ def match_detections(boxes, scores, gt_boxes, iou_threshold=0.5):
     s = _as_scores(scores, len(b))
     g = _as_boxes(gt_boxes, "gt_boxes")
     t = _real("iou_threshold", iou_threshold, 0.0, 1.0)
+    return _match(b, s, g, t)
+
+
+def _match(b, s, g, t):
     tp = np.zeros(len(b), dtype=bool)
     found = np.zeros(len(g), dtype=bool)
     if len(b) == 0 or len(g) == 0:
         return tp, found
-    iou = box_iou(b, g)
+    if len(b) * len(g) > V.MAX_ELEMENTS:
+        raise ValueError(f"boxes x gt_boxes = {len(b)} x {len(g)} pairs; the limit is {V.MAX_ELEMENTS}")
+    iou = _iou(b[:, None, :], g[None, :, :])
     for i in _stable_order(s):
         row = np.where(found, -1.0, iou[i])
         k = int(np.argmax(row))
@@ -396,32 +441,28 @@ class PRCurve(NamedTuple):
 
 
 def _per_image(det_boxes, det_scores, gt_boxes):
-    try:
-        n = len(det_boxes)
-        if len(det_scores) != n or len(gt_boxes) != n:
-            raise ValueError(f"det_boxes, det_scores and gt_boxes must hold one entry per image; "
-                             f"got {n}, {len(det_scores)} and {len(gt_boxes)} images")
-    except TypeError:
-        raise TypeError("det_boxes, det_scores and gt_boxes must be sequences with one entry "
-                        "per image (for a single image: [boxes], [scores], [gt_boxes])") from None
-    return n
-
-
-def precision_recall(det_boxes, det_scores, gt_boxes, *, iou_threshold=0.5):
-    """Precision and recall after each detection, over a set of images.
-
-    ``det_boxes``, ``det_scores``, ``gt_boxes``: sequences with one entry per
-    image (for one image, wrap each in a list). Detections are matched per
-    image with ``match_detections`` and ranked together by score (ties: image
-    order, then index). Returns a ``PRCurve``.
-
-    Used in: notebooks/04_soft_nms.ipynb
-    """
-    n = _per_image(det_boxes, det_scores, gt_boxes)
-    scores, tps, n_gt = [], [], 0
+    """Validated (boxes, scores, gt) per image."""
+    seqs = {"det_boxes": det_boxes, "det_scores": det_scores, "gt_boxes": gt_boxes}
+    for name, seq in seqs.items():
+        if not isinstance(seq, (list, tuple, np.ndarray)):
+            raise TypeError(f"{name} must be a list with one entry per image (for a single image: "
+                            f"[boxes], [scores], [gt_boxes]), got {type(seq).__name__}")
+    n = len(det_boxes)
+    if len(det_scores) != n or len(gt_boxes) != n:
+        raise ValueError(f"det_boxes, det_scores and gt_boxes must hold one entry per image; "
+                         f"got {n}, {len(det_scores)} and {len(gt_boxes)} images")
+    images = []
     for i in range(n):
-        s = _as_scores(det_scores[i], len(_as_boxes(det_boxes[i])), f"det_scores[{i}]")
-        tp, found = match_detections(det_boxes[i], s, gt_boxes[i], iou_threshold)
+        b = _as_boxes(det_boxes[i], f"det_boxes[{i}]")
+        s = _as_scores(det_scores[i], len(b), f"det_scores[{i}]", f"det_boxes[{i}]")
+        images.append((b, s, _as_boxes(gt_boxes[i], f"gt_boxes[{i}]")))
+    return images
+
+
+def _precision_recall(images, t):
+    scores, tps, n_gt = [], [], 0
+    for b, s, g in images:
+        tp, found = _match(b, s, g, t)
         scores.append(s)
         tps.append(tp)
         n_gt += found.size
@@ -435,6 +476,22 @@ def precision_recall(det_boxes, det_scores, gt_boxes, *, iou_threshold=0.5):
     envelope = np.maximum.accumulate(precision[::-1])[::-1] if len(tp) else precision
     return PRCurve(recall=recall, precision=precision, envelope=envelope, scores=s, tp=tp,
                    n_gt=n_gt)
+
+
+def precision_recall(det_boxes, det_scores, gt_boxes, *, iou_threshold=0.5):
+    """Precision and recall after each detection, over a set of images.
+
+    ``det_boxes``, ``det_scores``, ``gt_boxes``: sequences with one entry per
+    image (for one image, wrap each in a list). Detections are matched per
+    image with ``match_detections`` and ranked together by score (ties: image
+    order, then index). Returns a ``PRCurve`` (recall is NaN when there is no
+    ground truth at all).
+
+    Used in: notebooks/04_soft_nms.ipynb
+    """
+    images = _per_image(det_boxes, det_scores, gt_boxes)
+    t = _real("iou_threshold", iou_threshold, 0.0, 1.0)
+    return _precision_recall(images, t)
 
 
 def average_precision(det_boxes, det_scores, gt_boxes, *, iou_threshold=0.5):
@@ -451,12 +508,17 @@ def average_precision(det_boxes, det_scores, gt_boxes, *, iou_threshold=0.5):
 
     Used in: notebooks/04_soft_nms.ipynb
     """
-    thresholds = np.atleast_1d(np.asarray(iou_threshold, dtype=np.float64))
-    if thresholds.ndim != 1 or thresholds.size == 0:
-        raise ValueError(f"iou_threshold must be a number or a non-empty sequence, got {iou_threshold!r}")
+    images = _per_image(det_boxes, det_scores, gt_boxes)
+    if isinstance(iou_threshold, (bool, np.bool_)):
+        raise TypeError("iou_threshold must be a number or a sequence of numbers, got a bool")
+    thresholds = V.real_array("iou_threshold", iou_threshold, ndim=(0, 1), max_size=1000).reshape(-1)
+    if thresholds.size == 0:
+        raise ValueError("iou_threshold must be a number or a non-empty sequence")
+    if ((thresholds < 0) | (thresholds > 1)).any():
+        raise ValueError("iou_threshold must be in [0, 1]")
     aps = []
     for t in thresholds:
-        curve = precision_recall(det_boxes, det_scores, gt_boxes, iou_threshold=float(t))
+        curve = _precision_recall(images, float(t))
         aps.append(np.nan if curve.n_gt == 0 else float(curve.envelope[curve.tp].sum() / curve.n_gt))
     return float(np.mean(aps))
 
@@ -497,14 +559,16 @@ def make_scene(rng=None, *, n_objects=8, crowd=0.5, detections_per_object=6,
 
     Used in: notebooks/04_soft_nms.ipynb
     """
-    rng = np.random.default_rng(rng)
+    rng = V.rng(rng)
     crowd = _real("crowd", crowd, 0.0, 1.0)
     size = _real("size", size, 0.0, lo_open=True)
-    for name, v in (("n_objects", n_objects), ("detections_per_object", detections_per_object),
-                    ("false_positives", false_positives)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
-    u = size / 100.0  # every length below is in percent of the image
+    n_objects = _count("n_objects", n_objects, 1000)
+    detections_per_object = _count("detections_per_object", detections_per_object, 100)
+    false_positives = _count("false_positives", false_positives, 10_000)
+    # The scene is drawn in a 100 x 100 image and scaled to ``size`` at the end:
+    # every length is in percent of the image, and nothing can overflow on the way.
+    scale, image_size, size = size / 100.0, size, 100.0
+    u = 1.0
     gt = np.zeros((n_objects, 4))
     visibility = np.zeros(n_objects)
     for k in range(n_objects):
@@ -553,9 +617,12 @@ def make_scene(rng=None, *, n_objects=8, crowd=0.5, detections_per_object=6,
     scores.append(rng.uniform(0.05, 0.45, false_positives))
     source.append(np.full(false_positives, -1))
     boxes = np.clip(np.concatenate(boxes), 0.0, size)
+    if scale != 1.0:
+        with np.errstate(under="ignore"):
+            gt, boxes = gt * scale, boxes * scale
     return Scene(gt_boxes=gt, crowded=crowded, boxes=boxes,
                  scores=np.clip(np.concatenate(scores), 0.01, 1.0),
-                 source=np.concatenate(source).astype(np.int64), size=size)
+                 source=np.concatenate(source).astype(np.int64), size=image_size)
 
 
 def evaluate_methods(settings, *, n_scenes=100, rng=0, **scene_kwargs):
@@ -574,7 +641,17 @@ def evaluate_methods(settings, *, n_scenes=100, rng=0, **scene_kwargs):
     """
     if not isinstance(settings, dict) or not settings:
         raise TypeError("settings must be a non-empty dict {label: soft_nms keyword dict}")
-    gen = np.random.default_rng(rng)
+    known = {"method", "sigma", "iou_threshold", "score_threshold"}
+    for label, kwargs in settings.items():
+        if not isinstance(kwargs, dict) or not set(kwargs) <= known:
+            raise ValueError(f"settings[{label!r}] must be a dict of soft_nms keywords "
+                             f"{sorted(known)}, got {V.short(kwargs)}")
+    n_scenes = V.integer("n_scenes", n_scenes, lo=1, hi=10_000, hi_reason="bounds the run time")
+    scene_params = set(inspect.signature(make_scene).parameters) - {"rng"}
+    unknown = set(scene_kwargs) - scene_params
+    if unknown:
+        raise TypeError(f"unknown make_scene keyword {min(unknown)!r}; it takes {sorted(scene_params)}")
+    gen = V.rng(rng)
     scenes = [make_scene(gen, **scene_kwargs) for _ in range(n_scenes)]
     gts = [sc.gt_boxes for sc in scenes]
     results = {}
@@ -605,10 +682,13 @@ def random_boxes(n, rng=None, *, size=1000.0, max_side=100.0):
 
     Used in: python -m softviz.bench (Soft-NMS timing), tests/test_nms.py
     """
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    rng = np.random.default_rng(rng)
+    n = V.integer("n", n, lo=0, hi=V.MAX_ELEMENTS // 4, hi_reason="the largest array softviz builds")
+    rng = V.rng(rng)
+    size = _real("size", size, 0.0, lo_open=True)
+    max_side = _real("max_side", max_side, 0.0, lo_open=True)
+    if not math.isfinite(size + max_side):
+        raise ValueError("size + max_side must stay below the largest float (1.8e308)")
     xy = rng.uniform(0, size, (n, 2))
-    wh = rng.uniform(1.0, max_side, (n, 2))
+    wh = rng.uniform(min(1.0, max_side), max_side, (n, 2))
     boxes = np.column_stack([xy, xy + wh])
     return boxes, rng.uniform(0.05, 1.0, n)

@@ -23,6 +23,8 @@ from typing import NamedTuple
 import mpmath
 import numpy as np
 
+from . import _validate as V
+
 __all__ = [
     "DTYPES",
     "ExpThresholds",
@@ -61,7 +63,7 @@ class _Format(NamedTuple):
         return self.emin - self.precision + 1
 
 
-def _format(dtype) -> _Format:
+def _format(dtype, label: str = "dtype") -> _Format:
     """The format of one of DTYPES, given by name or numpy dtype."""
     if isinstance(dtype, str) and dtype == "bfloat16":
         name = "bfloat16"
@@ -70,10 +72,10 @@ def _format(dtype) -> _Format:
     else:
         try:
             name = np.dtype(dtype).name
-        except TypeError:
+        except Exception:  # np.dtype raises TypeError, ValueError or worse on junk
             name = None
     if name not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+        raise ValueError(f"{label} must be one of {DTYPES}, got {V.short(dtype)}")
     if name == "bfloat16":
         # bfloat16 is float32 with its significand cut to 8 bits: same exponent field.
         p, nexp = _BFLOAT16_PRECISION, np.finfo(np.float32).nexp
@@ -274,9 +276,7 @@ def round_bfloat16(x) -> np.ndarray:
 
     Used in: notebooks/01_overflow.ipynb, notebooks/06_two_pass.ipynb.
     """
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"x must hold real numbers, got an array of dtype {arr.dtype}")
+    arr = V.numeric_array("x", x)
     if arr.dtype.kind == "f" and arr.dtype.itemsize <= 4:
         bits = arr.astype(np.float32).view(np.uint32)
     else:
@@ -294,12 +294,13 @@ def round_bfloat16(x) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 def _pair(got, ref):
-    got, ref = np.asarray(got), np.asarray(ref)
-    for name, a in (("got", got), ("ref", ref)):
-        if a.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers, got an array of dtype {a.dtype}")
+    got, ref = V.numeric_array("got", got), V.numeric_array("ref", ref)
     dt = np.result_type(got.dtype, ref.dtype, np.float64)  # float64, or longdouble if given
-    return np.broadcast_arrays(got.astype(dt), ref.astype(dt))
+    try:
+        return np.broadcast_arrays(got.astype(dt), ref.astype(dt))
+    except ValueError:
+        raise ValueError(f"got and ref must have the same shape (or broadcast), got shapes "
+                         f"{got.shape} and {ref.shape}") from None
 
 
 def _special_cases(err, got, ref):
@@ -387,10 +388,7 @@ def round_to(x, dtype) -> np.ndarray:
     Used in: notebooks/01_overflow.ipynb.
     """
     fmt = _format(dtype)
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"x must hold real numbers, got an array of dtype {arr.dtype}")
-    x64 = arr.astype(np.float64)
+    x64 = V.numeric_array("x", x).astype(np.float64)
     if fmt.name == "float64":
         return x64
     if fmt.name == "bfloat16":
@@ -425,12 +423,17 @@ def _sequential_sum(e: np.ndarray, r) -> np.ndarray:
     return total
 
 
-def _rows(z) -> np.ndarray:
-    arr = np.asarray(z)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"z must hold real numbers, got an array of dtype {arr.dtype}")
+#: Longest row the step-by-step functions take (their sum runs left to right, one step per entry).
+_MAX_ROW = 100_000
+
+
+def _rows(z, name="z") -> np.ndarray:
+    arr = V.numeric_array(name, z, max_size=10_000_000)
     if arr.ndim == 0 or arr.shape[-1] == 0:
-        raise ValueError(f"z needs at least one logit along its last axis, got shape {arr.shape}")
+        raise ValueError(f"{name} needs at least one logit along its last axis, got shape {arr.shape}")
+    if arr.shape[-1] > _MAX_ROW:
+        raise ValueError(f"{name} has rows of {arr.shape[-1]} logits; the limit is {_MAX_ROW} "
+                         f"(the sum is formed one entry at a time)")
     return arr.astype(np.float64)
 
 
@@ -449,8 +452,7 @@ def softmax_steps(z, dtype, method="naive") -> SoftmaxSteps:
 
     Used in: notebooks/01_overflow.ipynb (OverflowPanel).
     """
-    if method not in ("naive", "stable"):
-        raise ValueError(f"method must be 'naive' or 'stable', got {method!r}")
+    V.choice("method", method, ("naive", "stable"))
     x = round_to(_rows(z), dtype)
 
     def r(v):
@@ -504,13 +506,23 @@ def naive_outcome_grid(base, scales, shift=0.0, dtypes=DTYPES) -> np.ndarray:
 
     Used in: notebooks/01_overflow.ipynb (the OverflowPanel's (scale, dtype) plane).
     """
-    base = _rows(base)
-    scales = np.asarray(scales, dtype=np.float64)
-    if base.ndim != 1 or scales.ndim != 1:
-        raise ValueError("base and scales must be 1-D arrays")
-    shift = float(shift)
-    z = scales[:, None] * base[None, :] + shift
-    return np.stack([naive_outcome(z, d) for d in dtypes])
+    base = _rows(base, "base")
+    scales = V.real_array("scales", scales, ndim=1)
+    if base.ndim != 1:
+        raise ValueError(f"base must be a 1-D array (one row of logits), got shape {base.shape}")
+    shift = V.real_scalar("shift", shift)
+    if isinstance(dtypes, (str, bytes)) or not isinstance(dtypes, (list, tuple, np.ndarray)):
+        raise TypeError(f"dtypes must be a list of names from {DTYPES}, got {V.short(dtypes)}")
+    names = [_format(d, "dtypes").name for d in dtypes]
+    if not names:
+        raise ValueError(f"dtypes must name at least one of {DTYPES}")
+    if scales.size * base.size * max(1, len(names)) > 10_000_000:
+        raise ValueError("scales x base x dtypes is too large; keep the product below 10,000,000")
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = scales[:, None] * base[None, :] + shift
+    if not np.isfinite(z).all():
+        raise ValueError("scales * base + shift overflows: use smaller scales, base or shift")
+    return np.stack([naive_outcome(z, d) for d in names]).reshape(len(names), scales.size)
 
 
 def log_softmax_in(z, dtype) -> np.ndarray:
@@ -522,7 +534,9 @@ def log_softmax_in(z, dtype) -> np.ndarray:
     ``softviz.reference.stable_log_softmax`` (and scipy) give, including the
     softmax collapse: log_softmax([D, 0])[0] == 0 exactly once
     D >= ``collapse_threshold(dtype)``. A non-finite row max is replaced by 0,
-    as in ``stable_log_softmax``. Returns float64 values of the format.
+    as in ``stable_log_softmax``, so a row holding +inf or NaN -- also a finite
+    logit that rounds to inf in the format -- gives NaN, as it would in the
+    format itself. Returns float64 values of the format.
 
     Used in: notebooks/01_overflow.ipynb (softmax collapse).
     """
@@ -584,10 +598,7 @@ def collapse_profile(gap, dtype) -> dict:
 
     Used in: notebooks/01_overflow.ipynb (softmax collapse).
     """
-    d = np.asarray(gap)
-    if d.dtype.kind not in "biuf":
-        raise TypeError(f"gap must hold real numbers, got an array of dtype {d.dtype}")
-    d = d.astype(np.float64)
+    d = V.numeric_array("gap", gap).astype(np.float64)
     if not (np.isfinite(d).all() and (d >= 0).all()):
         raise ValueError("gap must be finite and >= 0 (the correct class has the larger logit)")
 
@@ -595,6 +606,9 @@ def collapse_profile(gap, dtype) -> dict:
         return round_to(v, dtype)
 
     x = r(d)
+    if np.isinf(x).any():
+        raise ValueError(f"gap must be finite in {_format(dtype).name} "
+                         f"(at most {exp_thresholds(dtype).max:.6g})")
     lsm = log_softmax_in(np.stack([x, np.zeros_like(x)], axis=-1), dtype)
     with np.errstate(all="ignore"):
         p = r(np.exp(lsm[..., 0]))

@@ -30,11 +30,10 @@ Used in: notebooks/02_temperature.ipynb
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from ._args import positive_real
+from . import _validate as V
 from .core import logsumexp, softmax
 
 __all__ = [
@@ -60,41 +59,43 @@ __all__ = [
     "distillation_gradient",
 ]
 
+#: Most optimisation steps ``sac_tune_alpha`` runs (each costs one softmax and one entropy).
+MAX_STEPS = 10_000
+
 
 # --------------------------------------------------------------------------
-# Argument checks
+# Argument checks (wording from softviz._validate)
 # --------------------------------------------------------------------------
 
 def _temperature(T, name="T"):
-    return positive_real(name, T)
+    return V.positive_real(name, T)
 
 
 def _temperatures(Ts, name="temperatures"):
-    Ts = np.asarray(Ts, dtype=np.float64)
-    if Ts.ndim != 1 or Ts.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {Ts.shape}")
-    if not (np.isfinite(Ts).all() and (Ts > 0).all()):
+    Ts = V.real_array(name, Ts, ndim=1, nonempty=True, max_size=1_000_000)
+    if not (Ts > 0).all():
         raise ValueError(f"{name} must all be finite and > 0")
     return Ts
 
 
 def _logits(z, name="z", *, one_d=False):
-    """z as a float array; NaN and +inf are errors, -inf (a masked entry) is allowed."""
-    try:
-        arr = np.asarray(z)
-    except Exception:
-        raise TypeError(f"{name} must be an array of real numbers") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    if arr.dtype.kind != "f":
-        arr = arr.astype(np.float64)
-    if one_d and arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.ndim == 0:
-        raise ValueError(f"{name} must have at least one dimension")
-    if np.isnan(arr).any() or np.isposinf(arr).any():
-        raise ValueError(f"{name} must not contain NaN or +inf (-inf marks a masked entry)")
-    return arr
+    """z as a float array (at least 1-D, not empty); NaN and +inf are errors, -inf (masked) is allowed."""
+    return V.real_array(name, z, ndim=1 if one_d else None, min_ndim=1, nonempty=True,
+                        finite="neginf", dtype=None)
+
+
+def _need_a_finite_entry(z, axis, name="z"):
+    # softmax of a row of -inf only is 0/0: say so instead of returning NaN
+    if np.isneginf(z).all(axis=axis).any():
+        raise ValueError(f"{name} has a row of -inf only along axis {axis}: no entry can get probability")
+
+
+def _optional_k(name, k):
+    return None if k is None else V.integer(name, k, lo=1)
+
+
+def _optional_p(name, p):
+    return None if p is None else V.real_scalar(name, p, lo=0.0, hi=1.0, lo_open=True)
 
 
 def _shift(z, axis):
@@ -102,11 +103,39 @@ def _shift(z, axis):
     # can then only underflow, never overflow, so T -> 0+ gives exactly the
     # uniform distribution over the argmax set instead of inf / inf.
     m = np.max(z, axis=axis, keepdims=True)
-    return z - np.where(np.isfinite(m), m, 0).astype(z.dtype), m
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e308 - (-1e308) -> -inf: a masked entry
+        shifted = z - np.where(np.isfinite(m), m, 0).astype(z.dtype)
+    return np.where(np.isnan(shifted), -np.inf, shifted).astype(z.dtype, copy=False), m
+
+
+def _power_of_two_exponent(z):
+    """k with max |z| / 2**k in [0.5, 1) for logits beyond 2**500, else 0.
+
+    H(softmax(z / T)) and E_p[z] = z_i are unchanged when z and T are scaled
+    together; scaling by a power of two is exact, and keeps sums like the mean
+    of z away from overflow.
+    """
+    finite = z[np.isfinite(z)]
+    big = float(np.max(np.abs(finite))) if finite.size else 0.0
+    return math.frexp(big)[1] if big > 2.0 ** 500 else 0
+
+
+def _unscale(T, k):
+    try:
+        return math.ldexp(T, k)
+    except OverflowError:
+        raise ValueError("the temperature sought is beyond the largest float (logits z too large)") from None
 
 
 def _rng(rng):
-    return np.random.default_rng(rng)
+    return V.rng(rng)
+
+
+def _tempered(z, T, axis):
+    """softmax(z / T) of validated logits."""
+    shifted, _ = _shift(z, axis)
+    with np.errstate(over="ignore"):  # (z - max z) / T -> -inf is the intended T -> 0+ limit
+        return softmax(shifted, axis=axis, temperature=T)
 
 
 # --------------------------------------------------------------------------
@@ -118,16 +147,17 @@ def tempered_softmax(z, T, axis=-1):
 
     T -> 0+ tends to the uniform distribution over the argmax set, T -> inf to
     the uniform distribution; for every T the order of the entries is kept.
-    ``-inf`` entries (masked) get probability 0. Computed by ``softviz.softmax``
-    after shifting by the max, so even T = 1e-300 gives no overflow.
+    ``-inf`` entries (masked) get probability 0 (a row of -inf only is an
+    error). Computed by ``softviz.softmax`` after shifting by the max, so even
+    T = 1e-300 gives no overflow.
 
     Used in: notebooks/02_temperature.ipynb
     """
     T = _temperature(T)
     z = _logits(z)
-    shifted, _ = _shift(z, axis)
-    with np.errstate(over="ignore"):  # (z - max z) / T -> -inf is the intended T -> 0+ limit
-        return softmax(shifted, axis=axis, temperature=T)
+    axis = V.axis("axis", axis, z.ndim)
+    _need_a_finite_entry(z, axis)
+    return _tempered(z, T, axis)
 
 
 def tempered_softmax_grid(z, temperatures):
@@ -137,6 +167,10 @@ def tempered_softmax_grid(z, temperatures):
     """
     Ts = _temperatures(temperatures)
     z = _logits(z, one_d=True)
+    _need_a_finite_entry(z, -1)
+    if Ts.size * z.size > V.MAX_ELEMENTS:
+        raise ValueError(f"temperatures x z would have {Ts.size * z.size} entries; "
+                         f"the limit is {V.MAX_ELEMENTS}")
     shifted, _ = _shift(z, -1)
     with np.errstate(over="ignore"):
         return softmax(shifted[None, :] / Ts[:, None], axis=-1)
@@ -150,16 +184,17 @@ def entropy(p, axis=-1):
 
     Used in: notebooks/02_temperature.ipynb
     """
-    p = _logits(p, "p")
-    if np.isinf(p).any() or (p < 0).any():
-        raise ValueError("p must hold probabilities: no negative or infinite entries")
+    p = V.real_array("p", p, min_ndim=1, nonempty=True, dtype=None)
+    axis = V.axis("axis", axis, p.ndim)
+    if (p < 0).any():
+        raise ValueError("p must hold probabilities: no negative entries")
     n = p.shape[axis]
-    if n == 0:
-        raise ValueError("p is empty along axis: the entropy of no outcomes is undefined")
     total = p.sum(axis=axis, dtype=np.float64)
     tol = 1e-9 + 8 * n * np.finfo(p.dtype).eps
-    if not np.all(np.abs(total - 1) <= tol):
-        worst = total.flat[np.argmax(np.abs(total - 1))]
+    with np.errstate(over="ignore", invalid="ignore"):
+        off = np.abs(total - 1)
+    if not np.all(off <= tol):
+        worst = total.flat[int(np.argmax(np.where(np.isnan(off), np.inf, off)))]
         raise ValueError(f"p must sum to 1 along axis {axis}, a row sums to {worst:.6g}")
     p = p.astype(np.float64)
     positive = p > 0
@@ -195,11 +230,13 @@ def smooth_max(z, T, axis=-1):
     """
     T = _temperature(T)
     z = _logits(z)
+    axis = V.axis("axis", axis, z.ndim)
     shifted, m = _shift(z, axis)
     # An all -inf row gives -inf, as logsumexp does; (z - max z) / T may overflow to -inf.
     with np.errstate(invalid="ignore", over="ignore"):
         out = np.squeeze(np.where(np.isfinite(m), m, 0), axis=axis) \
             + T * logsumexp(shifted / T, axis=axis)
+        out = np.where(np.isneginf(np.squeeze(m, axis=axis)), -np.inf, out)
     return out.astype(np.float64) if np.ndim(out) else float(out)
 
 
@@ -210,21 +247,23 @@ def smooth_max_bounds(z, T, axis=-1):
     """
     T = _temperature(T)
     z = _logits(z)
+    axis = V.axis("axis", axis, z.ndim)
     m = np.max(z, axis=axis)
-    upper = m + T * math.log(z.shape[axis])
+    with np.errstate(over="ignore"):  # max z + T ln n past 1.8e308 is +inf, as it should be
+        upper = m + T * math.log(z.shape[axis])
     if np.ndim(m) == 0:
         return float(m), float(upper)
     return m.astype(np.float64), upper.astype(np.float64)
 
 
 def _entropy_at(z, T):
-    return float(entropy(tempered_softmax(z, T)))
+    return float(entropy(_tempered(z, T, -1)))
 
 
 def _bisect_log(f, lo, hi, rtol, max_iter):
     """Root of an increasing f between lo and hi (f(lo) < 0 < f(hi)), bisecting log T."""
     for _ in range(max_iter):
-        mid = math.sqrt(lo * hi)  # midpoint in log T: T spans many decades
+        mid = math.sqrt(lo) * math.sqrt(hi)  # midpoint in log T; no overflow of lo * hi
         if not lo < mid < hi:
             break
         value = f(mid)
@@ -236,7 +275,7 @@ def _bisect_log(f, lo, hi, rtol, max_iter):
             hi = mid
         if hi / lo - 1 <= rtol:
             break
-    return math.sqrt(lo * hi)
+    return math.sqrt(lo) * math.sqrt(hi)
 
 
 def _bracket(f, start=1.0, lo_limit=1e-300, hi_limit=1e300):
@@ -253,6 +292,13 @@ def _bracket(f, start=1.0, lo_limit=1e-300, hi_limit=1e300):
     return lo, hi
 
 
+def _search_args(rtol, max_iter):
+    rtol = V.real_scalar("rtol", rtol, lo=0.0, hi=1.0, lo_open=True)
+    max_iter = V.integer("max_iter", max_iter, lo=1, hi=10_000,
+                         hi_reason="bisection halves log T each step; 10,000 is far beyond need")
+    return rtol, max_iter
+
+
 def temperature_for_entropy(z, target, *, rtol=1e-12, max_iter=200):
     """The T > 0 with entropy(softmax(z / T)) == target (nats), by bisection on log T.
 
@@ -265,24 +311,25 @@ def temperature_for_entropy(z, target, *, rtol=1e-12, max_iter=200):
     Used in: notebooks/02_temperature.ipynb (and its "Your turn").
     """
     z = _logits(z, one_d=True)
+    target = V.real_scalar("target", target)
+    rtol, max_iter = _search_args(rtol, max_iter)
     finite = z[np.isfinite(z)]
     if finite.size == 0:
         raise ValueError("z has no finite entry")
-    if isinstance(target, (bool, np.bool_)) or not isinstance(target, numbers.Real):
-        raise TypeError(f"target must be a real number, got {type(target).__name__}")
-    target = float(target)
     low = math.log(np.count_nonzero(finite == finite.max()))
     high = math.log(finite.size)
     if not low < target < high:
         raise ValueError(f"target entropy must lie strictly between ln k = {low:.6g} (T -> 0+) "
-                         f"and ln n = {high:.6g} (T -> inf) for these logits, got {target!r}")
-    z = finite  # masked entries never get probability: they do not count in n
+                         f"and ln n = {high:.6g} (T -> inf) for these logits z, got {target!r}")
+    # masked entries never get probability: they do not count in n
+    k = _power_of_two_exponent(finite)
+    z = np.ldexp(finite.astype(np.float64), -k)
 
     def f(T):
         return _entropy_at(z, T) - target
 
     lo, hi = _bracket(f)
-    return _bisect_log(f, lo, hi, rtol, max_iter)
+    return _unscale(_bisect_log(f, lo, hi, rtol, max_iter), k)
 
 
 def peak_temperature(z, i, *, rtol=1e-12, max_iter=200):
@@ -295,20 +342,22 @@ def peak_temperature(z, i, *, rtol=1e-12, max_iter=200):
 
     Used in: notebooks/02_temperature.ipynb (z = [0, 9, 10]).
     """
-    z = _logits(z, one_d=True)
-    if not np.isfinite(z).all():
-        raise ValueError("peak_temperature needs finite logits")
-    if not isinstance(i, (numbers.Integral, np.integer)) or isinstance(i, bool):
-        raise TypeError(f"i must be an integer index, got {type(i).__name__}")
+    z = V.real_array("z", z, ndim=1, nonempty=True)
+    i = V.integer("i", i)
+    if not -z.size <= i < z.size:
+        raise ValueError(f"i must be an index into z, in [{-z.size}, {z.size - 1}], got {i}")
+    rtol, max_iter = _search_args(rtol, max_iter)
+    k = _power_of_two_exponent(z)
+    z = np.ldexp(z, -k)
     zi = float(z[i])
     if not float(z.mean()) < zi < float(z.max()):
         return None
 
     def f(T):  # increasing in T: E_p[z] decreases
-        return zi - float(tempered_softmax(z, T) @ z)
+        return zi - float(_tempered(z, T, -1) @ z)
 
     lo, hi = _bracket(f)
-    return _bisect_log(f, lo, hi, rtol, max_iter)
+    return _unscale(_bisect_log(f, lo, hi, rtol, max_iter), k)
 
 
 # --------------------------------------------------------------------------
@@ -320,16 +369,15 @@ def zipf_logits(n, s=1.0):
 
     Next-token distributions of language models are heavy-tailed, roughly
     Zipf-like: a few likely tokens and a long tail. Tempering a Zipf profile
-    gives another one, with exponent s / T.
+    gives another one, with exponent s / T. ``n`` is at most
+    ``softviz._validate.MAX_ELEMENTS``.
 
     Used in: notebooks/02_temperature.ipynb
     """
-    if isinstance(n, bool) or not isinstance(n, (numbers.Integral, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    s = float(s)
-    if not (math.isfinite(s) and s > 0):
-        raise ValueError(f"s must be finite and > 0, got {s!r}")
-    return -s * np.log(np.arange(1, int(n) + 1, dtype=np.float64))
+    n = V.integer("n", n, lo=1, hi=V.MAX_ELEMENTS, hi_reason="the largest array softviz builds")
+    s = V.positive_real("s", s)
+    with np.errstate(over="ignore"):  # s ln r past 1.8e308 is -inf: a token never drawn
+        return -s * np.log(np.arange(1, n + 1, dtype=np.float64))
 
 
 def top_k_filter(z, k, axis=-1):
@@ -341,8 +389,8 @@ def top_k_filter(z, k, axis=-1):
     Used in: notebooks/02_temperature.ipynb
     """
     z = _logits(z)
-    if isinstance(k, bool) or not isinstance(k, (numbers.Integral, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    k = V.integer("k", k, lo=1)
+    axis = V.axis("axis", axis, z.ndim)
     n = z.shape[axis]
     if k >= n:
         return z.copy()
@@ -363,11 +411,12 @@ def top_p_filter(z, p, axis=-1):
     Used in: notebooks/02_temperature.ipynb
     """
     z = _logits(z)
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) or not 0 < p <= 1:
-        raise ValueError(f"p must be a number in (0, 1], got {p!r}")
+    p = V.real_scalar("p", p, lo=0.0, hi=1.0, lo_open=True)
+    axis = V.axis("axis", axis, z.ndim)
+    _need_a_finite_entry(z, axis)
     if p == 1:
         return z.copy()
-    probs = np.moveaxis(softmax(z, axis=axis), axis, -1)
+    probs = np.moveaxis(_tempered(z, 1.0, axis), axis, -1)
     order = np.argsort(-probs, axis=-1, kind="stable")
     sorted_p = np.take_along_axis(probs, order, axis=-1)
     before = np.cumsum(sorted_p, axis=-1) - sorted_p
@@ -375,6 +424,17 @@ def top_p_filter(z, p, axis=-1):
     threshold = np.take_along_axis(sorted_p, n_keep - 1, axis=-1)
     keep = np.moveaxis(probs >= threshold, -1, axis)
     return np.where(keep, z, -np.inf)
+
+
+def _sampling_probabilities(z, T, top_k, top_p):
+    scaled, _ = _shift(z, -1)
+    with np.errstate(over="ignore"):
+        scaled = scaled / T
+    if top_k is not None:
+        scaled = top_k_filter(scaled, top_k)
+    if top_p is not None:
+        scaled = top_p_filter(scaled, top_p)
+    return softmax(scaled)
 
 
 def sampling_probabilities(z, T=1.0, *, top_k=None, top_p=None):
@@ -387,14 +447,8 @@ def sampling_probabilities(z, T=1.0, *, top_k=None, top_p=None):
     """
     T = _temperature(T)
     z = _logits(z, one_d=True)
-    scaled, _ = _shift(z, -1)
-    with np.errstate(over="ignore"):
-        scaled = scaled / T
-    if top_k is not None:
-        scaled = top_k_filter(scaled, top_k)
-    if top_p is not None:
-        scaled = top_p_filter(scaled, top_p)
-    return softmax(scaled)
+    _need_a_finite_entry(z, -1)
+    return _sampling_probabilities(z, T, _optional_k("top_k", top_k), _optional_p("top_p", top_p))
 
 
 def _inverse_cdf(p, u):
@@ -413,8 +467,10 @@ def sample_tokens(z, T=1.0, size=None, *, top_k=None, top_p=None, rng=None):
 
     Used in: notebooks/02_temperature.ipynb, TemperaturePanel.
     """
+    shape = None if size is None else V.shape("size", size)
+    gen = _rng(rng)
     p = sampling_probabilities(z, T, top_k=top_k, top_p=top_p)
-    u = _rng(rng).random(size)
+    u = gen.random(shape)
     idx = _inverse_cdf(p, np.asarray(u))
     return int(idx) if size is None else idx
 
@@ -431,13 +487,17 @@ def sample_diversity(z, temperatures, n_samples, *, top_k=None, top_p=None, rng=
     """
     Ts = _temperatures(temperatures)
     z = _logits(z, one_d=True)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (numbers.Integral, np.integer)) \
-            or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    u = _rng(rng).random(int(n_samples))
+    _need_a_finite_entry(z, -1)
+    n_samples = V.integer("n_samples", n_samples, lo=1, hi=V.MAX_ELEMENTS,
+                          hi_reason="the largest array softviz builds")
+    if Ts.size * (n_samples + z.size) > 10 * V.MAX_ELEMENTS:
+        raise ValueError(f"temperatures ({Ts.size}) x n_samples ({n_samples}) is too much work; "
+                         f"keep their product below {10 * V.MAX_ELEMENTS}")
+    top_k, top_p = _optional_k("top_k", top_k), _optional_p("top_p", top_p)
+    u = _rng(rng).random(n_samples)
     distinct, sample_h, exact_h = [], [], []
     for T in Ts:
-        p = sampling_probabilities(z, float(T), top_k=top_k, top_p=top_p)
+        p = _sampling_probabilities(z, float(T), top_k, top_p)
         counts = np.bincount(_inverse_cdf(p, u), minlength=z.size)
         distinct.append(np.count_nonzero(counts))
         sample_h.append(entropy(counts / counts.sum()))
@@ -470,15 +530,28 @@ def moe_gate(x, weights, biases, T, activation=None):
     Used in: notebooks/02_temperature.ipynb
     """
     T = _temperature(T)
-    x = _logits(np.atleast_1d(np.asarray(x, dtype=np.float64)), "x")
-    w = _logits(np.atleast_1d(np.asarray(weights, dtype=np.float64)), "weights", one_d=True)
-    b = _logits(np.atleast_1d(np.asarray(biases, dtype=np.float64)), "biases", one_d=True)
+    x = V.real_array("x", x).reshape(-1)
+    w = V.real_array("weights", weights, ndim=(0, 1)).reshape(-1)
+    b = V.real_array("biases", biases, ndim=(0, 1)).reshape(-1)
+    activation = V.function("activation", activation)
+    if w.size == 0:
+        raise ValueError("weights must hold one number per expert, got none")
     if w.shape != b.shape:
         raise ValueError(f"weights and biases need one number per expert, got {w.size} and {b.size}")
-    scores = x.reshape(-1, 1) * w + b
+    if x.size * w.size > V.MAX_ELEMENTS:
+        raise ValueError(f"x ({x.size}) x weights ({w.size}) gate values exceed the limit "
+                         f"{V.MAX_ELEMENTS}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        scores = x.reshape(-1, 1) * w + b
+    if not np.isfinite(scores).all():
+        raise ValueError("x, weights and biases give an infinite gate score w x + b; use smaller values")
     if activation is not None:
-        scores = np.asarray(activation(scores), dtype=np.float64)
-    return tempered_softmax(scores, T, axis=-1)
+        scores = V.real_array("activation(w x + b)", activation(scores), finite="neginf")
+        if scores.shape != (x.size, w.size):
+            raise ValueError(f"activation must keep the shape {(x.size, w.size)} of w x + b, "
+                             f"got {scores.shape}")
+        _need_a_finite_entry(scores, -1, "activation(w x + b)")
+    return _tempered(scores, T, -1)
 
 
 def sac_tune_alpha(q, target_entropy, *, alpha0=1.0, lr=0.5, steps=50):
@@ -490,6 +563,8 @@ def sac_tune_alpha(q, target_entropy, *, alpha0=1.0, lr=0.5, steps=50):
     log alpha <- log alpha - lr (H(pi) - H_target). Too random (H above target)
     lowers alpha, too greedy raises it; the fixed point is
     ``temperature_for_entropy(q, target_entropy)``. Exact entropies, no sampling.
+    ``lr`` is in (0, 100], ``steps`` in [0, MAX_STEPS]; alpha is kept within
+    [1e-300, 1e300] so that a large step cannot overflow it.
 
     Returns a dict of arrays of length steps + 1: ``"alpha"`` and ``"entropy"``.
     T. Haarnoja et al., "Soft Actor-Critic Algorithms and Applications", 2018,
@@ -498,21 +573,25 @@ def sac_tune_alpha(q, target_entropy, *, alpha0=1.0, lr=0.5, steps=50):
     Used in: notebooks/02_temperature.ipynb
     """
     q = _logits(q, "q", one_d=True)
+    _need_a_finite_entry(q, -1, "q")
     alpha = _temperature(alpha0, "alpha0")
-    target = float(target_entropy)
-    if not (0 <= target <= math.log(q.size)):
-        raise ValueError(f"target_entropy must lie in [0, ln n = {math.log(q.size):.6g}], "
-                         f"got {target_entropy!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be finite and > 0, got {lr!r}")
+    lr = V.real_scalar("lr", lr, lo=0.0, hi=100.0, lo_open=True)
+    steps = V.integer("steps", steps, lo=0, hi=MAX_STEPS,
+                      hi_reason="each step computes a softmax and an entropy")
+    target = V.real_scalar("target_entropy", target_entropy)
+    high = math.log(q.size)
+    if not 0 <= target <= high:
+        raise ValueError(f"target_entropy must lie in [0, ln n = {high:.6g}] for the n = {q.size} "
+                         f"action values of q, got {target_entropy!r}")
     log_alpha = math.log(alpha)
+    bound = math.log(1e300)
     alphas, entropies = [], []
-    for _ in range(int(steps) + 1):
+    for _ in range(steps + 1):
         alpha = math.exp(log_alpha)
         h = _entropy_at(q, alpha)
         alphas.append(alpha)
         entropies.append(h)
-        log_alpha -= lr * (h - target)
+        log_alpha = min(max(log_alpha - lr * (h - target), -bound), bound)
     return {"alpha": np.array(alphas), "entropy": np.array(entropies)}
 
 
@@ -526,7 +605,10 @@ def soft_targets(teacher_logits, T):
 
     Used in: notebooks/02_temperature.ipynb
     """
-    return tempered_softmax(teacher_logits, T)
+    T = _temperature(T)
+    z = _logits(teacher_logits, "teacher_logits")
+    _need_a_finite_entry(z, -1, "teacher_logits")
+    return _tempered(z, T, -1)
 
 
 def _distillation_args(student_logits, teacher_logits, T):
@@ -534,8 +616,10 @@ def _distillation_args(student_logits, teacher_logits, T):
     zs = _logits(student_logits, "student_logits", one_d=True)
     zt = _logits(teacher_logits, "teacher_logits", one_d=True)
     if zs.shape != zt.shape:
-        raise ValueError(f"student and teacher need the same number of classes, "
+        raise ValueError(f"student_logits and teacher_logits need the same number of classes, "
                          f"got {zs.size} and {zt.size}")
+    _need_a_finite_entry(zs, -1, "student_logits")
+    _need_a_finite_entry(zt, -1, "teacher_logits")
     return T, zs, zt
 
 
@@ -544,14 +628,20 @@ def distillation_loss(student_logits, teacher_logits, T):
 
     The T^2 keeps the gradient's size comparable across temperatures (the
     soft-target gradient scales as 1 / T^2), as Hinton et al. recommend.
+    +inf when the student gives probability 0 (a -inf logit) to a class the
+    teacher does not.
 
     Used in: notebooks/02_temperature.ipynb
     """
     T, zs, zt = _distillation_args(student_logits, teacher_logits, T)
-    q = soft_targets(zt, T)
+    q = _tempered(zt, T, -1)
     shifted, _ = _shift(zs, -1)
-    log_p = shifted / T - logsumexp(shifted / T)
-    return float(-T * T * np.sum(np.where(q > 0, q * log_p, 0.0)))
+    # T^2 * CE = -T * sum q * (T log p), with T log p = (z - max z) - T logsumexp((z - max z) / T):
+    # finite even where T^2 underflows and log p overflows (T -> 0+), so never 0 * inf
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        t_log_p = shifted - T * logsumexp(shifted / T)
+        terms = np.where(q > 0, q * t_log_p, 0.0)
+        return float(-T * np.sum(terms))
 
 
 def distillation_gradient(student_logits, teacher_logits, T):
@@ -564,4 +654,5 @@ def distillation_gradient(student_logits, teacher_logits, T):
     Used in: notebooks/02_temperature.ipynb
     """
     T, zs, zt = _distillation_args(student_logits, teacher_logits, T)
-    return T * (tempered_softmax(zs, T) - tempered_softmax(zt, T))
+    with np.errstate(over="ignore"):  # T (p - q) past 1.8e308 is inf, as it should be
+        return T * (_tempered(zs, T, -1) - _tempered(zt, T, -1))

@@ -6,6 +6,9 @@ with a hint that names the failing case and the likely mistake, treat the stub
 """
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 import pytest
 
@@ -272,3 +275,70 @@ def test_public_names_resolve_and_every_check_is_listed():
         assert not missing, f"not re-exported by softviz.exercises: {sorted(missing)}"
         for name in checks:
             assert getattr(ex, name) is getattr(module, name)
+
+
+# --------------------------------------------------------------------------
+# check_online_merge (lesson 06) and the shared Budget: stop early, say how far
+# --------------------------------------------------------------------------
+
+def _merge_solution(a, b):
+    (ma, sa), (mb, sb) = a, b
+    m = max(ma, mb)
+    if m == -math.inf:
+        return m, 0.0
+    return m, sa * math.exp(ma - m) + sb * math.exp(mb - m)
+
+
+def test_online_merge_accepts_the_solution(capsys):
+    result = ex.check_online_merge(_merge_solution)
+    assert result.passed is True and "all 47 cases" in capsys.readouterr().out
+
+
+def test_online_merge_stops_at_the_first_failure_and_says_how_far_it_got():
+    calls = []
+
+    def forgets_the_empty_state(a, b):
+        calls.append(1)
+        (ma, sa), (mb, sb) = a, b
+        m = max(ma, mb)
+        return m, sa * math.exp(ma - m) + sb * math.exp(mb - m)  # NaN for two empty states
+
+    result = ex.check_online_merge(forgets_the_empty_state)
+    assert result.passed is False
+    # the first three hand-made cases pass, the fourth (two empty chunks) fails
+    assert "(3 of 47 cases passed before it)" in result.message
+    assert "(-inf, 0)" in result.message
+    assert len(calls) < 30  # stopped there, not after all 47 cases
+
+
+def test_online_merge_stops_a_slow_function_within_the_budget(monkeypatch):
+    from softviz.exercises import _check
+
+    monkeypatch.setattr(_check, "BUDGET_SECONDS", 0.3)
+
+    def slow(a, b):
+        time.sleep(0.02)
+        return _merge_solution(a, b)
+
+    start = time.perf_counter()
+    result = ex.check_online_merge(slow)
+    assert time.perf_counter() - start < 2.0
+    assert result.passed is False
+    assert "stopped after" in result.message and "of 47 cases" in result.message
+    assert "too slow" in result.message
+
+
+def test_budget_stops_after_one_very_slow_call():
+    from softviz.exercises._check import Budget, TooSlow
+
+    budget = Budget(total=10.0, per_call=0.01)
+    assert budget.call(lambda x: x + 1, 1) == 2
+    with pytest.raises(TooSlow, match="2 calls took"):
+        budget.call(time.sleep, 0.05)
+    assert budget.calls == 2 and budget.slowest >= 0.05
+
+
+@pytest.mark.parametrize("bad", [None, "x", b"\x00", 3, [], object()])
+def test_online_merge_never_raises_on_a_non_function(bad):
+    result = ex.check_online_merge(bad)
+    assert result.passed is not True

@@ -545,3 +545,38 @@ def test_panel_keywords_and_bad_values():
                 {"hard": "yes"}, {"seed": -1}):
         with pytest.raises(ValueError):
             GumbelPanel(**bad)
+
+
+# --------------------------------------------------------------------------
+# Robust inputs (issue 15)
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: gm.binary_concrete_cdf(None, [1.0, 0.0], 1.0), TypeError, "y1"),
+    (lambda: gm.binary_concrete_cdf([0.5, np.nan], [1.0, 0.0], 1.0), ValueError, "y1 must not contain NaN"),
+    (lambda: gm.sample_gumbel(b"\x00\x02"), TypeError, "shape must be an integer or a tuple"),
+    (lambda: gm.sample_gumbel("3"), TypeError, "shape"),
+    (lambda: gm.sample_gumbel((10 ** 6, 10 ** 6)), ValueError, "the limit"),
+    (lambda: gm.sample_gumbel(3, rng=1.5), TypeError, "rng must be"),
+    (lambda: gm.sample_gumbel(3, rng=-1), ValueError, "rng as a seed"),
+    (lambda: gm.gumbel_max(Z3, size=10 ** 12), ValueError, "the limit"),
+    (lambda: gm.gumbel_max(Z3, size=2 ** 63), ValueError, "the limit"),
+    (lambda: gm.gumbel_softmax(Z3, hard=1), TypeError, "hard must be True or False"),
+    (lambda: gm.gumbel_softmax(Z3, axis=True), TypeError, "axis"),
+    (lambda: gm.plackett_luce_probability([[0], [1, 2]], Z3), TypeError, "order"),
+    (lambda: gm.plackett_luce_probability([0.5], Z3), TypeError, "order must hold integer"),
+    (lambda: gm.chisquare_gof([0, 1], None), TypeError, "probs"),
+    (lambda: gm.compare_top_k(np.zeros(50), 10), ValueError, "too many to tabulate"),
+    (lambda: gm.compare_top_k(Z3, 2, n_draws=10 ** 12), ValueError, "n_draws"),
+    (lambda: gm.concrete_log_density([0.5, 0.5], Z3, 1.0), ValueError, "one per class of logits"),
+])
+def test_bad_input_is_refused_naming_the_parameter(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_compare_top_k_treats_underflowed_classes_as_masked():
+    # softmax([1e308, -1e308, 1e308 - 1]) gives the middle class probability exactly 0
+    cmp = gm.compare_top_k([1e308, -1e308, 1e308], 2, n_draws=200, rng=0)
+    assert sorted(cmp.orders) == [(0, 2), (2, 0)]
+    assert cmp.gumbel_counts.sum() == cmp.numpy_counts.sum() == 200

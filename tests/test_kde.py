@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 import scipy.special
@@ -134,10 +135,10 @@ def test_participation_ratio_cases():
     (lambda: kde.h_g(-1.0), ValueError, "alpha"),
     (lambda: kde.kl_per_dim(0.0, 0.2), ValueError, "h must be"),
     (lambda: kde.simulate(0.5, 60), ValueError, "MAX_N"),
-    (lambda: kde.simulate(0.2, 2.5), ValueError, "d must"),
+    (lambda: kde.simulate(0.2, 2.5), TypeError, "d must"),
     (lambda: kde.simulate(0.2, 10, n_test=1), ValueError, "n_test"),
     (lambda: kde.sample_gaussian(0, 3), ValueError, "n must"),
-    (lambda: kde.nearest_neighbour_u(10, 0), ValueError, "positive integers"),
+    (lambda: kde.nearest_neighbour_u(10, 0), ValueError, "d must be an integer"),
     (lambda: kde.measured_regime(float("nan"), 0.5), ValueError, "finite"),
 ])
 def test_bad_input_raises_a_clear_error(call, exc, words):
@@ -438,3 +439,70 @@ def test_panel_bad_values():
         KDEPanel(d=2.5)
     with pytest.raises(TypeError):
         KDEPanel(bandwidth=1.0)
+
+
+# --------------------------------------------------------------------------
+# Robust inputs (issue 15): extreme bandwidths, sizes and types
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("h", [1e-200, 1e-160, 1e150, 1e200])
+def test_extreme_bandwidths_give_the_right_finite_log_density(h):
+    # data [0, 1], x = 0: the kernel of the point at distance 1 is exp(-1 / (2 h^2)) relative
+    # to the one at distance 0, so log rho = -log 2 - log(2 pi)/2 - log h + log1p(exp(-1/(2h^2))).
+    want = -math.log(2) - 0.5 * math.log(2 * math.pi) - math.log(h) + math.log1p(
+        math.exp(-0.5 / h / h) if h > 1e-100 else 0.0)
+    got = kde.log_density(0.0, [0.0, 1.0], h)
+    assert math.isfinite(got) and got == pytest.approx(want, rel=1e-14)
+    if h == 1e200:
+        assert got == pytest.approx(-461.4, abs=0.05)  # the issue's value
+
+
+def test_extreme_bandwidths_give_the_limit_kernel_weights():
+    np.testing.assert_array_equal(kde.kernel_weights(0.0, [0.0, 1.0], 1e-200), [1.0, 0.0])
+    np.testing.assert_allclose(kde.kernel_weights(0.0, [0.0, 1.0], 1e200), [0.5, 0.5], rtol=1e-15)
+
+
+def test_kl_per_dim_at_extreme_bandwidths_is_never_nan():
+    assert kde.kl_per_dim(1e-200, 0.5) == math.inf  # the true value, ~1e399, overflows
+    big = kde.kl_per_dim(1e200, 0.5)
+    assert big == pytest.approx(math.log(1e200) - 0.5, rel=1e-12)  # (1/2) ln h^2 + 0 - 1/2
+    lo, hi = kde.kl_bounds(1e200, 10, 2)
+    assert math.isfinite(lo) and math.isfinite(hi) and lo <= hi
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: kde.kl_bounds(0.5, 10, 0), ValueError, "d must be an integer"),
+    (lambda: kde.kl_bounds(0.5, 0, 3), ValueError, "n must be an integer"),
+    (lambda: kde.nearest_neighbour_u(math.inf, 2), TypeError, "n must be an integer"),
+    (lambda: kde.nearest_neighbour_u([10], 2), TypeError, "n must be an integer"),
+    (lambda: kde.kernel_weights(0.0, [0.0, 1.0], None), TypeError, "h must be a real number"),
+    (lambda: kde.log_density([[0.0], [1, 2]], [0.0, 1.0], 1.0), TypeError, "x must be"),
+    (lambda: kde.s_min(1e308), ValueError, "alpha must be at most"),
+    (lambda: kde.stable_index([1.0, 2.0], [0.1, 0.2, 0.3]), ValueError, "h and alpha"),
+    (lambda: kde.simulate(0.2, 10 ** 6), ValueError, "d must be an integer in"),
+    (lambda: kde.simulate(300.0, 10), ValueError, "MAX_N"),
+    (lambda: kde.sample_gaussian(10 ** 6, 10 ** 6), ValueError, "limit"),
+    (lambda: kde.cached_simulation(0.2, [5]), TypeError, "d must be an integer"),
+    (lambda: kde.phase_points([0.2], [1.0], 5, rng="seed"), TypeError, "rng must be"),
+])
+def test_bad_input_is_refused_naming_the_parameter(call, exc, words):
+    with pytest.raises(exc, match=words):
+        call()
+
+
+@pytest.mark.parametrize("alpha", [1e-300, 1e-20, 1e-9, 0.005, 0.01, 0.2, 3.0, 300.0])
+def test_s_min_and_h_g_agree_with_mpmath_down_to_tiny_alpha(alpha):
+    with mpmath.mp.workdps(700):  # 1 - s_min ~ 1e-150 at alpha = 1e-300 needs the digits
+        f = lambda t: mpmath.exp(2 * t) - mpmath.exp(t) - t - 2 * mpmath.mpf(alpha)  # noqa: E731
+        guess = -mpmath.sqrt(4 * mpmath.mpf(alpha) / 3) if alpha < 0.1 else -2 * alpha - 0.5
+        t = mpmath.findroot(f, guess)
+        s, hg = mpmath.exp(t), mpmath.sqrt(mpmath.exp(t) / -mpmath.expm1(t))
+    assert kde.s_min(alpha) == pytest.approx(float(s), rel=1e-13)
+    assert kde.h_g(alpha) == pytest.approx(float(hg), rel=1e-12)
+
+
+def test_huge_coordinates_give_no_nan_distances():
+    data = np.array([[1e200, 0.0], [0.0, 0.0]])
+    got = kde.log_density([0.0, 0.0], data, 1.0)
+    # the far point contributes exp(-1e400) = 0: only the point at the origin counts
+    assert got == pytest.approx(-math.log(2) - math.log(2 * math.pi), rel=1e-14)

@@ -564,3 +564,62 @@ def test_evaluate_methods_is_average_precision_over_the_drawn_scenes():
     r = nms.evaluate_methods({"lin": {"method": "linear"}}, n_scenes=5, rng=9, crowd=0.5)
     assert r["lin"]["AP50"] == want
     assert r["lin"]["kept"] == np.mean([len(k) for k, _ in out])
+
+
+# --------------------------------------------------------------------------
+# Robust inputs (issue 15)
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("box", [
+    [-1e308, -1e308, 1e308, 1e308], [0.0, 0.0, 1e308, 1e-300], [1e-200, 1e-200, 3e-200, 2e-200],
+    [-1e308, 5.0, 1e308, 6.0],
+])
+def test_identical_boxes_have_iou_one_at_any_scale(box):
+    boxes = np.array([box, box])
+    np.testing.assert_array_equal(nms.box_iou(boxes, boxes), np.ones((2, 2)))
+    assert nms.nms(boxes, [0.9, 0.8], 0.5).tolist() == [0]
+    keep, _ = nms.soft_nms(boxes, [0.9, 0.8], method="hard", iou_threshold=0.5)
+    assert keep.tolist() == [0]
+
+
+def test_huge_boxes_give_the_scale_free_iou():
+    # the same picture as [0, 0, 2, 2] vs [1, 0, 3, 2] (IoU 1/3), scaled by 1e307
+    a = np.array([[0.0, 0.0, 2e307, 2e307]])
+    b = np.array([[1e307, 0.0, 3e307, 2e307]])
+    assert nms.box_iou(a, b)[0, 0] == pytest.approx(1 / 3, rel=1e-15)
+
+
+def test_ordinary_boxes_keep_the_direct_formula_bit_for_bit():
+    boxes, _ = nms.random_boxes(60, 3)
+    a, b = boxes[:, None, :], boxes[None, :, :]
+    w = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+    h = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])
+    inter = np.maximum(w, 0) * np.maximum(h, 0)
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    np.testing.assert_array_equal(nms.box_iou(boxes, boxes),
+                                  inter / (area[:, None] + area[None, :] - inter))
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: nms.decay_weight(None), TypeError, "iou must"),
+    (lambda: nms.decay_weight([0.5, 1.5]), ValueError, r"iou must hold numbers in \[0, 1\]"),
+    (lambda: nms.decay_weight(0.5, method=np.array(["hard"])), ValueError, "method must be one of"),
+    (lambda: nms.random_boxes(5, size=math.nan), ValueError, "size must be"),
+    (lambda: nms.random_boxes(5, size=1e308, max_side=1e308), ValueError, "size \\+ max_side"),
+    (lambda: nms.random_boxes(10 ** 12), ValueError, "n must be an integer in"),
+    (lambda: nms.make_scene(n_objects=10 ** 9), ValueError, "n_objects"),
+    (lambda: nms.make_scene(rng="x"), TypeError, "rng must be"),
+    (lambda: nms.nms(EXAMPLE_BOXES, [0.9, math.inf, 0.1, 0.2], 0.5), ValueError, "scores must be finite"),
+    (lambda: nms.nms(np.zeros((30_000, 4)), np.zeros(30_000), 0.5), ValueError, "the limit"),
+    (lambda: nms.precision_recall("x", "y", "z"), TypeError, "det_boxes must be a list"),
+    (lambda: nms.precision_recall([EXAMPLE_BOXES], [[0.5]], [EXAMPLE_BOXES]), ValueError,
+     r"det_scores\[0\]"),
+    (lambda: nms.average_precision([EXAMPLE_BOXES], [EXAMPLE_SCORES], [EXAMPLE_BOXES],
+                                   iou_threshold=[0.5, 2.0]), ValueError, "iou_threshold"),
+    (lambda: nms.evaluate_methods({"x": {"method": "hard"}}, n_scenes=10 ** 9), ValueError, "n_scenes"),
+    (lambda: nms.evaluate_methods({"x": {"metod": "hard"}}), ValueError, "settings"),
+    (lambda: nms.evaluate_methods({"x": {}}, crowds=0.5), TypeError, "crowds"),
+])
+def test_bad_input_is_refused_naming_the_parameter(call, error, words):
+    with pytest.raises(error, match=words):
+        call()

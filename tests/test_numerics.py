@@ -370,3 +370,29 @@ def test_collapse_in_stable_log_softmax(dtype):
     assert ref.exact_log_softmax(np.array([d, 0], dtype=dtype))[0] == pytest.approx(-math.exp(-float(d)), rel=1e-12)
     # StableMax keeps a non-zero probability for the other class at the same gap
     assert ref.stablemax(np.array([d, 0], dtype=dtype))[1] > 0.02
+
+
+# --------------------------------------------------------------------------
+# Robust inputs (issue 15)
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: nm.round_to([[1.0], [1.0, 2.0]], "float32"), TypeError, "x must be an array"),
+    (lambda: nm.round_bfloat16(10 ** 400), ValueError, "x holds a number too large"),
+    (lambda: nm.rel_error([1.0, 2.0], [1.0, 2.0, 3.0]), ValueError, "got and ref"),
+    (lambda: nm.max_ulp_error("a", [1.0], "float32"), TypeError, "got must"),
+    (lambda: nm.softmax_steps([1.0], "float32", method=np.array(["naive"])), ValueError,
+     "method must be one of"),
+    (lambda: nm.softmax_steps(np.zeros(10 ** 6), "float32"), ValueError, "z has rows of"),
+    (lambda: nm.naive_outcome_grid([1.0], [1.0], shift=None), TypeError, "shift"),
+    (lambda: nm.naive_outcome_grid([1.0], [1.0], dtypes=None), TypeError, "dtypes"),
+    (lambda: nm.naive_outcome_grid([1.0], [1.0], dtypes=[]), ValueError, "dtypes"),
+    (lambda: nm.naive_outcome_grid([1.0], [1.0], dtypes=["float8"]), ValueError, "dtypes must be one of"),
+    (lambda: nm.naive_outcome_grid(None, [1.0]), TypeError, "base"),
+    (lambda: nm.naive_outcome_grid([1e308], [1e308]), ValueError, "overflows"),
+    (lambda: nm.collapse_profile([[1], [1, 2]], "float32"), TypeError, "gap"),
+    (lambda: nm.exp_thresholds([]), ValueError, "dtype must be one of"),
+])
+def test_bad_input_is_refused_naming_the_parameter(call, error, words):
+    with pytest.raises(error, match=words):
+        call()

@@ -491,3 +491,27 @@ def test_stablemax_sums_to_one_and_preserves_order(x):
     # s is increasing, so the order of a row is kept (ties allowed after rounding)
     order = np.argsort(x, axis=-1, kind="stable")
     assert np.all(np.diff(np.take_along_axis(p, order, axis=-1), axis=-1) >= 0)
+
+
+# --------------------------------------------------------------------------
+# Robust inputs (issue 15)
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: ref.stable_softmax([[1.0], [1.0, 2.0]]), TypeError, "x must be an array of real numbers"),
+    (lambda: ref.exact_softmax([1.0], digits=None), TypeError, "digits must be an integer"),
+    (lambda: ref.exact_softmax([1.0], digits=10 ** 9), ValueError, "digits must be an integer in"),
+    (lambda: ref.exact_softmax(np.zeros(10 ** 7)), ValueError, "too slow for mpmath"),
+    (lambda: ref.stable_logsumexp([1.0], keepdims="yes"), TypeError, "keepdims must be True or False"),
+    (lambda: ref.naive_softmax(np.ones(3), axis=np.array([0, 1])), TypeError, "axis must be an integer"),
+])
+def test_bad_input_is_refused_naming_the_parameter(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_out_of_bounds_axis_is_a_plain_value_error():
+    # not numpy's AxisError, which is also an IndexError: only TypeError/ValueError escape
+    with pytest.raises(ValueError) as info:
+        ref.stable_softmax(np.ones(3), axis=1)
+    assert not isinstance(info.value, IndexError)

@@ -296,7 +296,7 @@ def test_top_k():
     np.testing.assert_array_equal(tp.top_k_filter(batch, 2, axis=0),
                                   [[1, 2, 3], [3, -np.inf, 2], [-np.inf, 4, -np.inf]])
     for bad in (0, 1.5, True):
-        with pytest.raises(ValueError, match="k must be a positive integer"):
+        with pytest.raises((ValueError, TypeError), match="k must be an integer"):
             tp.top_k_filter(z, bad)
 
 
@@ -312,7 +312,7 @@ def test_top_p():
     np.testing.assert_array_equal(np.isfinite(tp.top_p_filter(np.log([0.4, 0.4, 0.2]), 0.3)),
                                   [1, 1, 0])                  # ties with the last kept stay
     for bad in (0, 1.5, -0.1):
-        with pytest.raises(ValueError, match="p must be a number in"):
+        with pytest.raises(ValueError, match=r"p must be in \(0, 1\]"):
             tp.top_p_filter(z, bad)
 
 
@@ -602,3 +602,66 @@ def test_derivations_render_as_latex_in_a_notebook():
     assert latex.startswith("$$\\begin{aligned}") and latex.endswith("\\end{aligned}$$")
     assert latex.count(r"\\") == len(steps) - 1 and r"\operatorname{Var}_p(z)" in latex
     assert "_" not in "".join(latex.split(r"\text{")[1:]).split("}")[0]  # plain words in \text
+
+
+# --------------------------------------------------------------------------
+# Robust inputs (issue 15)
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: tp.entropy([0.5, 0.5], axis=True), TypeError, "axis must be an integer"),
+    (lambda: tp.entropy([0.5, 0.5], axis=3), ValueError, "axis 3 is out of bounds"),
+    (lambda: tp.top_p_filter([], 0.9), ValueError, "z must not be empty"),
+    (lambda: tp.peak_temperature([], 1), ValueError, "z must not be empty"),
+    (lambda: tp.peak_temperature([0.0, 9.0, 10.0], 3), ValueError, "i must be an index into z"),
+    (lambda: tp.zipf_logits(10, s=None), TypeError, "s must be a real number"),
+    (lambda: tp.zipf_logits(2 ** 63), ValueError, "n must be an integer in"),
+    (lambda: tp.sac_tune_alpha(Z123, 0.5, steps=-1), ValueError, "steps must be an integer in"),
+    (lambda: tp.sac_tune_alpha(Z123, 0.5, steps=1e308), TypeError, "steps must be an integer"),
+    (lambda: tp.sac_tune_alpha(Z123, 0.5, steps=10 ** 12), ValueError, "steps must be"),
+    (lambda: tp.sac_tune_alpha(Z123, 0.5, lr=1e6), ValueError, "lr must be in"),
+    (lambda: tp.sac_tune_alpha(Z123, 5.0), ValueError, "target_entropy .* q"),
+    (lambda: tp.sample_tokens(Z123, size=b"\x00\x02"), TypeError, "size must be"),
+    (lambda: tp.sample_tokens(Z123, size=10 ** 400), ValueError, "the limit"),
+    (lambda: tp.sample_tokens(Z123, rng=1.5), TypeError, "rng must be"),
+    (lambda: tp.sampling_probabilities(Z123, top_k=0), ValueError, "top_k"),
+    (lambda: tp.sampling_probabilities(Z123, top_p=2.0), ValueError, "top_p"),
+    (lambda: tp.moe_gate([1.0], [1.0], [0.0], 1.0, activation="tanh"), TypeError, "activation"),
+    (lambda: tp.moe_gate([1e308], [10.0], [0.0], 1.0), ValueError, "x, weights and biases"),
+    (lambda: tp.tempered_softmax([-np.inf, -np.inf], 1.0), ValueError, "-inf only"),
+    (lambda: tp.soft_targets(None, 2.0), TypeError, "teacher_logits"),
+    (lambda: tp.distillation_loss([1.0, 2.0], Z123, 2.0), ValueError, "student_logits and teacher_logits"),
+])
+def test_bad_input_is_refused_naming_the_parameter(call, exc, words):
+    with pytest.raises(exc, match=words):
+        call()
+
+
+def test_sac_tune_alpha_steps_and_large_lr():
+    q = np.array([1.0, 2.0, 3.0])
+    run = tp.sac_tune_alpha(q, 0.5, steps=0)
+    assert run["alpha"].shape == (1,) and run["entropy"].shape == (1,)
+    # the largest lr oscillates but alpha stays a finite positive number: no error blaming T
+    run = tp.sac_tune_alpha(q, 0.5, lr=100.0, steps=20)
+    assert np.isfinite(run["alpha"]).all() and (run["alpha"] > 0).all()
+    assert np.isfinite(run["entropy"]).all()
+
+
+def test_huge_logits_keep_peak_and_entropy_temperatures_scale_invariant():
+    z = np.array([0.0, 9.0, 10.0])
+    scale = 2.0 ** 1000  # exact: every T scales with it
+    assert tp.peak_temperature(z * scale, 1) == pytest.approx(tp.peak_temperature(z, 1) * scale,
+                                                              rel=1e-10)
+    t = tp.temperature_for_entropy(z * scale, 0.5)
+    assert t == pytest.approx(tp.temperature_for_entropy(z, 0.5) * scale, rel=1e-10)
+    # logits spread over the whole float range: no overflow inside, no NaN out
+    huge = np.array([1e308, -1e308, 0.0])
+    assert np.isfinite(tp.tempered_softmax(huge, 1e300)).all()
+    assert math.isfinite(tp.smooth_max(huge, 1.0))
+
+
+def test_distillation_loss_at_the_smallest_temperature_is_finite():
+    # T^2 underflows to 0 while log p overflows to -inf: computed as T * sum q (T log p), no 0 * inf
+    loss = tp.distillation_loss([1.0, 2.0, 3.0], [3.0, 2.0, 1.0], 5e-324)
+    assert math.isfinite(loss) and loss >= 0
+    assert tp.distillation_loss([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], 5e-324) == 0.0

@@ -1,5 +1,6 @@
 """The machinery every self-check shares: ``CheckResult``, the verdict marks,
-short array rendering, and ``guarded`` (print the verdict, never raise).
+short array rendering, ``guarded`` (print the verdict, never raise) and
+``Budget`` (stop calling a slow student function after a few seconds).
 
 A check module of this package builds its verdict as a ``CheckResult`` and
 wraps the work in :func:`guarded`, so a bug of ours or of the student's can
@@ -10,11 +11,17 @@ Used in: every notebook's "Your turn" cell (through softviz.exercises).
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Callable
 
 import numpy as np
 
-__all__ = ["CheckResult", "guarded"]
+__all__ = ["CheckResult", "guarded"]  # Budget, TooSlow: plumbing for the check modules
+
+#: Wall-clock seconds a check may spend in the student's function, in all...
+BUDGET_SECONDS = 5.0
+#: ...and in any one call (a merge or a softmax of a short row takes microseconds).
+CALL_SECONDS = 2.0
 
 _OK, _FAIL, _TODO = "\N{CHECK MARK}", "\N{BALLOT X}", "\N{HOURGLASS}"
 
@@ -40,6 +47,47 @@ class CheckResult:
         # The check already printed its message; without this a notebook cell
         # ending in check_...(fn) would also show the dataclass repr as Out[n].
         pass
+
+
+class TooSlow(Exception):
+    """Raised by :class:`Budget` when the student's function used up the time budget."""
+
+    def __init__(self, calls: int, elapsed: float, slowest: float):
+        super().__init__(f"{calls} call{'s' if calls != 1 else ''} took {elapsed:.1f} s "
+                         f"(the slowest {slowest:.2f} s)")
+        self.calls, self.elapsed, self.slowest = calls, elapsed, slowest
+
+
+class Budget:
+    """Times the calls a check makes to the student's function; raises :class:`TooSlow`.
+
+    A call is never interrupted (that would need signals a notebook may not
+    allow); the check stops before the next call once one call took more than
+    ``per_call`` seconds or all calls together more than ``total`` seconds.
+    """
+
+    def __init__(self, total: float | None = None, per_call: float | None = None):
+        self.total = BUDGET_SECONDS if total is None else total
+        self.per_call = CALL_SECONDS if per_call is None else per_call
+        self.calls, self.elapsed, self.slowest = 0, 0.0, 0.0
+
+    def call(self, fn, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            took = time.perf_counter() - start
+            self.calls += 1
+            self.elapsed += took
+            self.slowest = max(self.slowest, took)
+            if took > self.per_call or self.elapsed > self.total:
+                raise TooSlow(self.calls, self.elapsed, self.slowest)
+
+
+def too_slow_result(name: str, exc: TooSlow, passed: int, total: int, hint: str) -> CheckResult:
+    """The verdict for a function stopped by its :class:`Budget` after ``passed`` of ``total`` cases."""
+    return CheckResult(False, f"{_FAIL} stopped after {passed} of {total} cases: {name} is too slow "
+                              f"({exc}).\n  Hint: {hint}")
 
 
 def _fmt(a) -> str:

@@ -24,7 +24,18 @@ import math
 
 import numpy as np
 
-from ._check import _FAIL, _OK, _TODO, CheckResult, _name, _not_callable, guarded
+from ._check import (
+    _FAIL,
+    _OK,
+    _TODO,
+    Budget,
+    CheckResult,
+    TooSlow,
+    _name,
+    _not_callable,
+    guarded,
+    too_slow_result,
+)
 
 __all__ = ["check_online_merge"]
 
@@ -48,7 +59,7 @@ class _NotDone(Exception):
 
 
 def _call(fn, a, b):
-    got = fn(a, b)
+    got = fn(a, b)  # fn is a Budget-timed wrapper of the student's function
     if got is None:
         raise _NotDone
     try:
@@ -133,20 +144,33 @@ def _hint(a, b, got):
     return "the merged sum is s_a exp(m_a - m) + s_b exp(m_b - m) with m = max(m_a, m_b)."
 
 
+_SLOW_HINT = ("a merge is a handful of float operations (max, two exp, a multiply-add); "
+              "it should take microseconds. Look for a loop, a sleep or a large array inside it.")
+
+
 def _verdict(fn):
     missing = _not_callable(_CHECK, fn)
     if missing is not None:
         return missing
     name = _name(fn)
     rng = np.random.default_rng(20200109)
+    cases = list(_cases(rng))
+    budget = Budget()
+    student = fn
+
+    def fn(a, b):
+        return budget.call(student, a, b)
+
     count = 0
-    for case, x, chunks in _cases(rng):
+    for case, x, chunks in cases:
         count += 1
         states = [_state(c) for c in chunks]
         want = _state(x)
         try:
             left = _fold_left(fn, states)
             tree = _fold_tree(fn, states, rng)
+        except TooSlow as exc:
+            return too_slow_result(name, exc, count - 1, len(cases), _SLOW_HINT)
         except _NotDone:
             return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
                                      f"Write your code in place of `return None`, then run this cell again.")
@@ -158,23 +182,28 @@ def _verdict(fn):
                     "never with exp(m_a) or exp(m_b) alone." if isinstance(exc, OverflowError) else
                     "the check calls it as merge((m_a, s_a), (m_b, s_b)) with floats, and "
                     "m = -inf for an empty chunk.")
-            return CheckResult(False, f'{_FAIL} {name} fails case "{case}": it raised '
+            return CheckResult(False, f'{_FAIL} {name} fails case "{case}" ({count - 1} of '
+                                      f"{len(cases)} cases passed before it): it raised "
                                       f"{type(exc).__name__}" + (f": {first}" if first else "")
                                + f".\n  Hint: {hint}", case)
         for order, got in (("left to right", left), ("in a random tree order", tree)):
             if not _close(got, want):
                 # find the first single merge that goes wrong, to explain it
                 a, b, one = states[0], None, None
-                for st in states[1:]:
-                    one = _call(fn, a, st)
-                    b = st
-                    ref = _merge_reference(a, st)
-                    if not _close(one, ref):
-                        break
-                    a = one
-                hint = _hint(a, b, one) if b is not None else "merge the states in order."
+                try:
+                    for st in states[1:]:
+                        one = _call(fn, a, st)
+                        b = st
+                        ref = _merge_reference(a, st)
+                        if not _close(one, ref):
+                            break
+                        a = one
+                    hint = _hint(a, b, one) if b is not None else "merge the states in order."
+                except Exception:  # the explanation is a bonus: never let it hide the verdict
+                    hint = "the merged sum is s_a exp(m_a - m) + s_b exp(m_b - m) with m = max(m_a, m_b)."
                 return CheckResult(False, "\n".join([
-                    f'{_FAIL} {name} fails case "{case}", merging {len(states)} chunk states {order}:',
+                    f'{_FAIL} {name} fails case "{case}" ({count - 1} of {len(cases)} cases passed '
+                    f"before it), merging {len(states)} chunk states {order}:",
                     f"    chunk states = {_fmt_states(states)}",
                     f"    expected     = {_fmt_state(want)}",
                     f"    got          = {_fmt_state(got)}",
@@ -212,8 +241,10 @@ def check_online_merge(fn) -> CheckResult:
     logits around 1000 included); every chunk's state is (max, sum of
     exp(x - max)), (-inf, 0) when it has no finite element.  The states are
     merged with ``fn`` left to right and in a random tree order; both must give
-    the whole row's max exactly and its sum to 1e-12.  Prints a verdict and
-    returns a :class:`CheckResult`; never raises.
+    the whole row's max exactly and its sum to 1e-12.  Stops at the first
+    failing case and says how many passed before it; stops after about five
+    seconds (or one call over two seconds) if ``fn`` is slow.  Prints a verdict
+    and returns a :class:`CheckResult`; never raises.
 
     Used in: notebooks/06_two_pass.ipynb.
     """
