@@ -44,6 +44,8 @@ _LAZY = {
     "check_participation_ratio": "kde",                  # notebooks/05_kde_regimes.ipynb
     "check_condensation_bandwidth": "kde",               # notebooks/05_kde_regimes.ipynb
     "check_online_merge": "kernels",                     # notebooks/06_two_pass.ipynb
+    "check_extexp_merge": "kernels",                     # notebooks/06_two_pass.ipynb
+    "check_memory_floor": "kernels",                     # notebooks/06_two_pass.ipynb
     "check_cross_entropy_grad": "training",              # notebooks/07_training.ipynb
     "check_stablemax_cross_entropy": "training",         # notebooks/07_training.ipynb
     "check_collapse_prediction": "training",             # notebooks/07_training.ipynb

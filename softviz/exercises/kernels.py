@@ -1,4 +1,5 @@
-"""Self-check for lesson 06's "Your turn": the online softmax merge of two (max, sum) states.
+"""Self-checks for lesson 06: the online merge of two (max, sum) states, the two-pass
+merge of two (mantissa, exponent) states, and each algorithm's memory floor.
 
 A chunk of logits is summarised by its state (m, s): m = max of the chunk and
 s = sum of exp(x - m) over it; an empty chunk (or one of -inf logits only) has
@@ -37,7 +38,7 @@ from ._check import (
     too_slow_result,
 )
 
-__all__ = ["check_online_merge"]
+__all__ = ["check_online_merge", "check_extexp_merge", "check_memory_floor"]
 
 _CHECK = "check_online_merge"
 _EMPTY = (-math.inf, 0.0)
@@ -249,3 +250,156 @@ def check_online_merge(fn) -> CheckResult:
     Used in: notebooks/06_two_pass.ipynb.
     """
     return guarded(_CHECK, lambda: _verdict(fn))
+
+
+# -- the two-pass merge of (mantissa, exponent) states -----------------------------------
+
+_CHECK_EXTEXP = "check_extexp_merge"
+
+
+def _extexp_cases(rng):
+    """Pairs of (mantissa, exponent) states, as the two-pass kernel's accumulators hold them."""
+    cases = [((1.0, 0.0), (1.0, 0.0)), ((1.25, 1446.0), (0.75, 3.0)), ((0.9, -1500.0), (1.1, -1490.0)),
+             ((0.0, -math.inf), (1.3, 12.0)), ((1.3, 12.0), (0.0, -math.inf)), ((1.0, 2000.0), (1.0, 2000.0))]
+    for _ in range(40):
+        e = rng.integers(-3000, 3000, size=2).astype(float)
+        cases.append(((float(rng.uniform(0.7, 40)), e[0]), (float(rng.uniform(0.7, 40)), e[1])))
+    return cases
+
+
+def _extexp_reference(a, b):
+    (ma, ea), (mb, eb) = a, b
+    e = max(ea, eb)
+    if e == -math.inf:
+        return 0.0, -math.inf
+    return ma * 2.0 ** (ea - e) + mb * 2.0 ** (eb - e), e
+
+
+def _extexp_hint(a, b, got):
+    want = _extexp_reference(a, b)
+    try:
+        m, e = got
+        m, e = float(m), float(e)
+    except Exception:
+        return "return a pair (mantissa, exponent)."
+    if e == min(a[1], b[1]) and a[1] != b[1]:
+        return "the new exponent is the larger of the two: the smaller term is scaled down, never up."
+    if e != want[1]:
+        return "the new exponent E = max(E_a, E_b)."
+    if not math.isfinite(m):
+        return ("the mantissa overflowed: rescale each mantissa by 2**(its exponent - E), which is <= 1, "
+                "instead of forming 2**E_a itself.")
+    (ma, ea), (mb, eb) = a, b
+    if abs(m - (ma + mb)) <= 1e-12 * abs(ma + mb) and ea != eb:
+        return "the mantissas carry different powers of two: rescale each by 2**(E_i - E) before adding."
+    if abs(m - (ma * math.exp(ea - want[1]) + mb * math.exp(eb - want[1]))) <= 1e-9 * abs(want[0]):
+        return "the exponents count powers of 2, not of e: rescale by 2**(E_i - E), not exp(E_i - E)."
+    return "M = M_a * 2**(E_a - E) + M_b * 2**(E_b - E) with E = max(E_a, E_b)."
+
+
+def _extexp_verdict(fn):
+    bad = _not_callable(_CHECK_EXTEXP, fn)
+    if bad is not None:
+        return bad
+    cases = _extexp_cases(np.random.default_rng(2))
+    budget = Budget()
+    for done, (a, b) in enumerate(cases):
+        try:
+            got = budget.call(fn, a, b)
+        except TooSlow as exc:
+            return too_slow_result(_name(fn), exc, done, len(cases), "a merge is a few float operations.")
+        except Exception as exc:
+            return CheckResult(False, f"{_FAIL} {_name(fn)}({a}, {b}) raised {type(exc).__name__}: {exc} "
+                                      f"({done} of {len(cases)} cases passed before it).", case=str((a, b)))
+        if got is None and done == 0:
+            return CheckResult(None, f"{_TODO} not done yet: {_name(fn)} returned None. "
+                                     f"Return the merged pair (mantissa, exponent).")
+        want = _extexp_reference(a, b)
+        ok = False
+        try:
+            m, e = (float(v) for v in got)
+            ok = e == want[1] and abs(m - want[0]) <= 1e-12 * abs(want[0])
+        except Exception:
+            pass
+        if not ok:
+            return CheckResult(False, f"{_FAIL} merge({a}, {b}) gave {got!r}, expected "
+                                      f"({want[0]:.6g}, {want[1]:.6g}) ({done} of {len(cases)} cases passed "
+                                      f"before it).\n  Hint: {_extexp_hint(a, b, got)}", case=str((a, b)))
+    return CheckResult(True, f"{_OK} all {len(cases)} merges right, exponents up to 3000 (where 2**E itself "
+                             f"overflows float64) included: this is the rescale of the two-pass accumulator.")
+
+
+def check_extexp_merge(fn) -> CheckResult:
+    """Check ``fn((M_a, E_a), (M_b, E_b)) -> (M, E)``: the two-pass accumulator merge.
+
+    A sum of exponentials is held as M * 2**E (Dukhan & Ablavatski, "The Two-Pass
+    Softmax Algorithm", 2020, arXiv:2001.04438); two of them add as
+    E = max(E_a, E_b), M = M_a 2**(E_a - E) + M_b 2**(E_b - E).  The cases include
+    exponents far beyond float64's range and the empty state (0, -inf).  Stops at the
+    first failing case with a hint; prints a verdict and returns a
+    :class:`CheckResult`; never raises.
+
+    Used in: notebooks/06_two_pass.ipynb.
+    """
+    return guarded(_CHECK_EXTEXP, lambda: _extexp_verdict(fn))
+
+
+# -- the memory floor of each algorithm --------------------------------------------------
+
+_CHECK_FLOOR = "check_memory_floor"
+# reads of x and copy-like passes (read one array, write another) per algorithm
+_PASSES = {"three_pass_reload": (1, 2), "three_pass_recompute": (2, 1), "two_pass": (1, 1), "online": (1, 1)}
+
+
+def _floor_reference(algorithm, read_ns, copy_ns):
+    reads, copies = _PASSES[algorithm]
+    return reads * read_ns + copies * copy_ns
+
+
+def _floor_verdict(fn):
+    bad = _not_callable(_CHECK_FLOOR, fn)
+    if bad is not None:
+        return bad
+    cases = [(alg, r, c) for r, c in ((0.16, 0.32), (0.5, 0.6), (1.0, 3.0)) for alg in _PASSES]
+    budget = Budget()
+    for done, (alg, r, c) in enumerate(cases):
+        try:
+            got = budget.call(fn, alg, r, c)
+        except TooSlow as exc:
+            return too_slow_result(_name(fn), exc, done, len(cases), "this is one line of arithmetic.")
+        except Exception as exc:
+            return CheckResult(False, f"{_FAIL} {_name(fn)}({alg!r}, {r}, {c}) raised {type(exc).__name__}: "
+                                      f"{exc} ({done} of {len(cases)} cases passed before it).", case=alg)
+        if got is None and done == 0:
+            return CheckResult(None, f"{_TODO} not done yet: {_name(fn)} returned None. Return the floor in "
+                                     f"ns per element.")
+        want = _floor_reference(alg, r, c)
+        try:
+            ok = abs(float(got) - want) <= 1e-9 * want
+        except Exception:
+            ok = False
+        if not ok:
+            reads, copies = _PASSES[alg]
+            return CheckResult(False, f"{_FAIL} {alg} with read {r} and copy {c} ns/element: got {got!r}, "
+                                      f"expected {want:.4g} ({done} of {len(cases)} cases passed before it).\n"
+                                      f"  Hint: {alg} has {reads} pass(es) that only read x and {copies} that "
+                                      f"read one array and write another (a copy's traffic).", case=alg)
+    r, c = 0.16, 0.32
+    ratio = _floor_reference("three_pass_recompute", r, c) / _floor_reference("two_pass", r, c)
+    return CheckResult(True, f"{_OK} all {len(cases)} floors right. With a read at {r} and a copy at {c} ns per "
+                             f"element, the floors say two-pass can be at most {ratio:.2f}x faster than "
+                             f"three-pass recompute out of cache.")
+
+
+def check_memory_floor(fn) -> CheckResult:
+    """Check ``fn(algorithm, read_ns, copy_ns) -> ns per element``: each algorithm's memory floor.
+
+    Out of cache a pass costs what its memory traffic costs: a pass that only
+    reads x costs a read (``read_ns``), a pass that reads one array and writes
+    another costs a copy (``copy_ns``).  Three-pass recompute is 2 reads + 1 copy,
+    reload 1 read + 2 copies, two-pass and online 1 read + 1 copy.  Prints a verdict
+    and returns a :class:`CheckResult`; never raises.
+
+    Used in: notebooks/06_two_pass.ipynb.
+    """
+    return guarded(_CHECK_FLOOR, lambda: _floor_verdict(fn))
