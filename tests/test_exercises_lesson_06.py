@@ -37,7 +37,7 @@ def test_extexp_merge_catches_typical_mistakes(capsys):
         raise ZeroDivisionError("oops")
 
     for fn, hint in ((no_rescale, "different powers of two"), (base_e, "powers of 2, not of e"),
-                     (smaller_exponent, "larger of the two"), (explodes, "raised ZeroDivisionError")):
+                     (smaller_exponent, "larger exponent"), (explodes, "raised ZeroDivisionError")):
         result = check_extexp_merge(fn)
         assert result.passed is False and hint in result.message, result.message
 

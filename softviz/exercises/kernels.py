@@ -309,8 +309,10 @@ def _extexp_verdict(fn):
         except TooSlow as exc:
             return too_slow_result(_name(fn), exc, done, len(cases), "a merge is a few float operations.")
         except Exception as exc:
+            hint = ("\n  Hint: a power of two overflowed: take E as the larger exponent, so that every "
+                    "factor 2**(E_i - E) is at most 1." if isinstance(exc, OverflowError) else "")
             return CheckResult(False, f"{_FAIL} {_name(fn)}({a}, {b}) raised {type(exc).__name__}: {exc} "
-                                      f"({done} of {len(cases)} cases passed before it).", case=str((a, b)))
+                                      f"({done} of {len(cases)} cases passed before it).{hint}", case=str((a, b)))
         if got is None and done == 0:
             return CheckResult(None, f"{_TODO} not done yet: {_name(fn)} returned None. "
                                      f"Return the merged pair (mantissa, exponent).")
