@@ -2,6 +2,8 @@
 """softviz developer commands.
 
     python3 dev.py lab  [jupyter lab args...]   set up, then open JupyterLab on notebooks/
+    python3 dev.py slides NN [jupyter args...]  set up, then open lesson NN (e.g. 02) in JupyterLab,
+                                                 ready to present as a slide deck
     python3 dev.py test [pytest args...]        set up, then run the whole test suite
     python3 dev.py notebooks [paths...]         set up, then re-execute notebooks/**/*.ipynb (or just
                                                  the given notebooks) in place
@@ -15,6 +17,11 @@ compiled module softviz/_softviz_cffi* is missing. pip is called as usual, so
 PIP_* environment variables and pip config files apply; SOFTVIZ_CFLAGS adds C
 flags at build time.
 
+`lab` and `slides` serve on 127.0.0.1 only, with Jupyter's random token. As
+root (containers, lab machines) they pass --allow-root, which JupyterLab
+otherwise demands, and say so. SIGTERM, SIGHUP or SIGINT sent to dev.py stop
+the child it runs (JupyterLab, pytest, pip), so no server is left listening.
+
 Why a Python script and not a Makefile: it needs nothing but Python 3.10+ and a
 C compiler, and behaves the same on Linux, macOS and Windows (no make, no shell).
 Standard library only; keep this file parseable by any Python 3 so that an old
@@ -23,8 +30,10 @@ interpreter gets a clear message instead of a SyntaxError.
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 
 MIN_PYTHON = (3, 10)
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -75,23 +84,93 @@ def venv_python(venv):
     return candidates[0]
 
 
-def run(cmd, **kwargs):
-    """Run a command and return its exit code.
+# Seconds a child gets to stop after dev.py passed a stop signal on, before it is killed.
+STOP_GRACE = 15.0
+# Seconds dev.py waits after a Ctrl-C for the child to stop by itself before passing it on.
+INTERRUPT_GRACE = 3.0
 
-    Ctrl-C reaches the child directly (same process group); we keep waiting so
-    the child decides how to stop (JupyterLab asks, pytest prints its summary)
-    instead of being killed by subprocess.call's cleanup.
+
+class _Stop(Exception):
+    """Raised in the main thread when dev.py receives SIGTERM or SIGHUP."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stop(signum, frame):
+    raise _Stop(signum)
+
+
+def _stop_child(proc, sig):
+    """Send `sig` to the child, give it STOP_GRACE seconds, then kill it."""
+    try:
+        proc.send_signal(sig)
+    except OSError:
+        return   # already gone
+    try:
+        proc.wait(STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        say("the child did not stop within %g s; killing it (pid %d)" % (STOP_GRACE, proc.pid))
+        proc.kill()
+        proc.wait()
+
+
+def run(cmd, interrupt=None, **kwargs):
+    """Run a command and return its exit code; never leave the child running.
+
+    Ctrl-C at a terminal reaches the child directly (same process group); we
+    keep waiting so the child decides how to stop (pytest prints its summary)
+    instead of being killed by subprocess.call's cleanup. A SIGINT sent to
+    dev.py alone (``kill -INT``) is passed on when the child is still running
+    INTERRUPT_GRACE seconds later. `interrupt` names a signal to send at once
+    instead (``lab`` uses SIGTERM: JupyterLab then shuts down without asking).
+    SIGTERM and SIGHUP sent to dev.py are passed on to the child, which gets
+    STOP_GRACE seconds before it is killed; dev.py then exits with 128 + the
+    signal number.
     """
     try:
         proc = subprocess.Popen(cmd, **kwargs)
     except OSError as exc:
         die("could not run %s: %s" % (cmd[0], exc))
-    while True:
+    stop_signals = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    previous = {}
+    for sig in stop_signals:
         try:
-            code = proc.wait()
-            return 128 - code if code < 0 else code   # killed by a signal: shell convention
-        except KeyboardInterrupt:
-            continue
+            previous[sig] = signal.signal(sig, _raise_stop)
+        except (OSError, ValueError):   # not the main thread, or not settable here
+            pass
+    try:
+        interrupted_at = None
+        while True:
+            try:
+                if interrupted_at is None:
+                    code = proc.wait()
+                else:
+                    try:
+                        code = proc.wait(max(0.0, interrupted_at + INTERRUPT_GRACE - time.monotonic()))
+                    except subprocess.TimeoutExpired:
+                        interrupted_at = None
+                        say("passing the interrupt on to the child (pid %d)" % proc.pid)
+                        proc.send_signal(signal.SIGINT)
+                        continue
+                return 128 - code if code < 0 else code   # killed by a signal: shell convention
+            except KeyboardInterrupt:
+                if interrupt is not None:
+                    _stop_child(proc, interrupt)
+                    return 128 + signal.SIGINT
+                if interrupted_at is None:
+                    interrupted_at = time.monotonic()
+            except _Stop as stop:
+                say("received signal %d; stopping the child (pid %d)" % (stop.signum, proc.pid))
+                _stop_child(proc, signal.SIGTERM)
+                sys.exit(128 + stop.signum)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if proc.poll() is None:   # an unexpected error in here: do not leave the child behind
+            proc.kill()
+            proc.wait()
 
 
 def create_venv(venv):
@@ -223,16 +302,66 @@ def cmd_test(args):
     return run(cmd, cwd=ROOT)
 
 
-def cmd_lab(args):
-    py = setup()
+def is_root():
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def lab_command(py, args, open_path=None):
+    """The JupyterLab command line that `lab` and `slides` run (no side effects).
+
+    Localhost only, and the default random token is kept (never an empty
+    one). `-m jupyterlab`, not `-m jupyter lab`: the `jupyter` dispatcher looks
+    the subcommand up on PATH and can pick another environment's jupyter-lab.
+    `open_path` (relative to notebooks/) is the page the browser opens.
+    """
     notebooks = os.path.join(ROOT, "notebooks")
-    # Localhost only, and the default random token is kept (never an empty one).
-    # `-m jupyterlab`, not `-m jupyter lab`: the `jupyter` dispatcher looks the
-    # subcommand up on PATH and can pick another environment's jupyter-lab.
     cmd = [py, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1",
-           "--ServerApp.root_dir=" + notebooks] + args
-    say("starting JupyterLab on 127.0.0.1 in %s (Ctrl-C to stop)" % notebooks)
-    return run(cmd, cwd=ROOT)
+           "--ServerApp.root_dir=" + notebooks]
+    if open_path is not None:
+        cmd.append("--LabApp.default_url=/lab/tree/" + open_path.replace(os.sep, "/"))
+    if is_root() and "--allow-root" not in args:
+        cmd.append("--allow-root")
+    return cmd + list(args)
+
+
+def _start_lab(args, open_path=None):
+    py = setup()
+    cmd = lab_command(py, args, open_path)
+    if "--allow-root" in cmd and "--allow-root" not in args:
+        say("running as root: passing --allow-root to JupyterLab (it refuses to start as root without it)")
+    say("starting JupyterLab on 127.0.0.1 in %s (Ctrl-C to stop)" % os.path.join(ROOT, "notebooks"))
+    # SIGTERM on Ctrl-C: JupyterLab stops and shuts its kernels down, without the y/n prompt.
+    return run(cmd, cwd=ROOT, interrupt=signal.SIGTERM)
+
+
+def cmd_lab(args):
+    return _start_lab(args)
+
+
+def find_lesson(key):
+    """notebooks/NN_*.ipynb for NN = "2", "02" or "02_temperature" (never a *_further notebook)."""
+    nbdir = os.path.join(ROOT, "notebooks")
+    key = key[:-len(".ipynb")] if key.endswith(".ipynb") else key
+    prefix = key.zfill(2) + "_" if key.isdigit() else key
+    try:
+        names = sorted(n for n in os.listdir(nbdir) if n.endswith(".ipynb"))
+    except OSError:
+        names = []
+    lessons = [n for n in names if n[:2].isdigit() and not n.endswith("_further.ipynb")]
+    hits = [n for n in lessons if n.startswith(prefix)]
+    if len(hits) != 1:
+        die("no lesson %r; the lessons are: %s" % (key, ", ".join(n[:-6] for n in lessons) or "none")
+            if not hits else "%r matches several lessons: %s" % (key, ", ".join(hits)), 2)
+    return hits[0]
+
+
+def cmd_slides(args):
+    if not args or args[0].startswith("-"):
+        die("usage: python3 dev.py slides NN [jupyter lab args...], e.g. python3 dev.py slides 02", 2)
+    lesson = find_lesson(args[0])
+    say("opening %s: run all cells (Run > Run All Cells), then press the deck button in the "
+        "notebook toolbar to present; softviz panels switch to lecture mode by themselves" % lesson)
+    return _start_lab(args[1:], open_path=lesson)
 
 
 def cmd_notebooks(args):
@@ -272,7 +401,8 @@ def cmd_bench(args):
     return run([py, "-m", "softviz.bench"] + args, cwd=ROOT)
 
 
-COMMANDS = {"test": cmd_test, "lab": cmd_lab, "notebooks": cmd_notebooks, "bench": cmd_bench}
+COMMANDS = {"test": cmd_test, "lab": cmd_lab, "slides": cmd_slides,
+            "notebooks": cmd_notebooks, "bench": cmd_bench}
 
 
 def main(argv):

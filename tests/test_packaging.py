@@ -7,6 +7,7 @@ file parsing (no build, no network), so they are fast and run everywhere.
 from __future__ import annotations
 
 import ast
+import os
 import re
 import sys
 from pathlib import Path
@@ -242,9 +243,14 @@ def test_pyproject_metadata(pyproject):
 
 def test_environment_lists_same_packages_as_pyproject(pyproject, environment):
     wanted = pyproject_requirements(pyproject)
-    conda, _pip = environment_requirements(environment)
+    conda, pip = environment_requirements(environment)
     extra_conda_only = {k for k in conda if k in CONDA_ONLY}
     have = {k: v for k, v in conda.items() if k not in CONDA_ONLY}
+    # Packages published on PyPI only are listed in the pip section instead.
+    for req in pip_only_requirements(pip):
+        name, spec = split_requirement(req)
+        assert name not in have, f"{name} is listed both for conda and for pip in environment.yml"
+        have[name] = spec
 
     only_pyproject = sorted(set(wanted) - set(have))
     only_environment = sorted(set(have) - set(wanted))
@@ -263,7 +269,21 @@ def test_environment_basics(environment):
     conda, pip = environment_requirements(environment)
     assert conda.get("python") == ">=3.10"
     assert "c-compiler" in conda, "the C core needs a compiler inside the conda env"
-    assert [p.replace(" ", "") for p in pip] == ["-e."], "environment.yml must install softviz editable"
+    assert [p.replace(" ", "") for p in pip][-1:] == ["-e."], (
+        "environment.yml must install softviz editable, last (after its PyPI-only dependencies)")
+    assert [p.replace(" ", "") for p in pip].count("-e.") == 1
+
+
+def pip_only_requirements(pip: list[str]) -> list[str]:
+    """The pip section's requirements other than softviz itself (``-e .``)."""
+    return [p for p in pip if p.replace(" ", "") != "-e."]
+
+
+def test_pip_section_is_only_for_packages_that_need_it(environment):
+    """Only PyPI-only packages go through pip; today that is the slide-deck extension."""
+    _conda, pip = environment_requirements(environment)
+    names = {split_requirement(p)[0] for p in pip_only_requirements(pip)}
+    assert names <= {"jupyterlab-slideshow"}, names
 
 
 def test_setup_py_is_three_line_cffi_form():
@@ -292,3 +312,33 @@ def test_manifest_grafts_native():
     assert {"README.md", "environment.yml"} <= included
     excluded = {word for d in directives if d[0] == "global-exclude" for word in d[1:]}
     assert {"*.so", "*.o"} <= excluded
+
+
+# --------------------------------------------------------------------------
+# binder/: the repo2docker configuration (Binder, TLJH, Zero to JupyterHub)
+# --------------------------------------------------------------------------
+
+def test_binder_environment_matches_the_root_one(environment, pyproject):
+    binder = parse_environment_yml((ROOT / "binder" / "environment.yml").read_text(encoding="utf-8"))
+    conda_b, pip_b = environment_requirements(binder)
+    conda_r, pip_r = environment_requirements(environment)
+    # repo2docker ignores version ranges for python: it must be an exact pin,
+    # of a version the package supports
+    pin = conda_b.pop("python")
+    m = re.fullmatch(r"=(3\.\d+)", pin)
+    assert m, f"binder/environment.yml must pin python exactly (python=3.X), has {pin!r}"
+    classifiers = pyproject["project"]["classifiers"]
+    assert f"Programming Language :: Python :: {m.group(1)}" in classifiers
+    conda_r.pop("python")
+    assert conda_b == conda_r, "binder/environment.yml and environment.yml list different packages"
+    # the repository is not there yet when the environment is built: postBuild installs softviz
+    assert pip_only_requirements(pip_r) == pip_b, (pip_b, pip_r)
+    assert binder["name"] == environment["name"] and binder["channels"] == environment["channels"]
+
+
+def test_binder_post_build_installs_softviz():
+    post = ROOT / "binder" / "postBuild"
+    text = post.read_text(encoding="utf-8")
+    assert text.startswith("#!/bin/bash\n") and os.access(post, os.X_OK)
+    assert "set -euo pipefail" in text
+    assert re.search(r"^python -m pip install (--no-deps )?-e \.$", text, re.M), text

@@ -102,12 +102,51 @@ def _running_loop():
         return None
 
 
-def _restyle_live_panels(ratio):
-    """Called by ``style.lecture_mode``: rescale and redraw every live panel."""
-    if ratio == 1:
-        return
+def _restyle_live_panels(ratio, colours):
+    """Called by ``style.lecture_mode``: restyle and redraw every live panel.
+
+    ``ratio`` multiplies text sizes and line widths; ``colours`` maps each old
+    palette colour to the new one.
+    """
     for panel in list(_LIVE):
-        panel._restyle(ratio)
+        panel._restyle(ratio, colours)
+
+
+# Runs in the browser inside each panel (an application/javascript output in an
+# ipywidgets Output, which JupyterLab executes for output made in the live
+# session). It watches for a slide deck: jupyterlab-slideshow sets
+# <body data-jp-deck-mode="presenting">; RISE draws the notebook inside
+# .reveal. It tells the kernel by typing "deck 4:3", "deck 16:9" (from the
+# window's shape) or "off" into the panel's hidden probe text box, the same
+# path as a user typing, so only core ipywidgets are needed.
+_DECK_JS = """
+(function watch(root, tries) {
+  // JupyterLab runs this before the output is attached to the page: wait for the panel.
+  const panel = root && root.closest('.softviz-panel');
+  if (!panel) {
+    if (tries > 0) setTimeout(() => watch(root, tries - 1), 200);
+    return;
+  }
+  if (panel.dataset.softvizDeckWatch) return;
+  panel.dataset.softvizDeckWatch = '1';
+  const report = () => {
+    if (!panel.isConnected) { observer.disconnect(); return; }
+    const probe = panel.querySelector('.softviz-deck-probe input');
+    if (!probe) return;
+    const deck = document.body.dataset.jpDeckMode === 'presenting' || !!panel.closest('.reveal');
+    const wide = window.innerWidth / Math.max(window.innerHeight, 1) > 1.55;
+    const value = deck ? (wide ? 'deck 16:9' : 'deck 4:3') : 'off';
+    if (probe.value !== value) {
+      probe.value = value;
+      probe.dispatchEvent(new Event('input', {bubbles: true}));
+    }
+  };
+  const observer = new MutationObserver(report);
+  observer.observe(document.body, {attributes: true, attributeFilter: ['data-jp-deck-mode']});
+  window.addEventListener('resize', report);
+  setTimeout(report, 0);
+})(element, 150);
+"""
 
 
 class Panel:
@@ -179,9 +218,12 @@ class Panel:
         for name, control in self.controls.items():
             control.observe(self._observer(name), names="value")
         rows = self._layout()
+        extras = self._deck_watch() if self._view is not None else []
         self.widget = widgets.VBox(
-            [*rows, self.error_area] + ([self._view] if self._view is not None else []),
+            [*rows, self.error_area] + ([self._view] if self._view is not None else []) + extras,
             layout=widgets.Layout(width="100%"))
+        if style.lecture_aspect() is not None:
+            self.widget.add_class("softviz-lecture")
         # CSS hooks: tests/browser finds each panel's parts in JupyterLab's DOM by them.
         self.widget.add_class("softviz-panel")
         self.error_area.add_class("softviz-error")
@@ -264,7 +306,8 @@ class Panel:
         _LIVE.discard(self)
         if self._timer is not None:
             self._timer.cancel()
-        for w in [self.widget, self.error_area, *self.controls.values(), self._view]:
+        for w in [self.widget, self.error_area, *self.controls.values(), self._view,
+                  *getattr(self, "_deck_widgets", [])]:
             if w is not None:
                 w.close()
 
@@ -296,7 +339,7 @@ class Panel:
 
     def _new_figure(self):
         with mpl.rc_context(style.rc()):
-            fig = Figure(figsize=style.FIGSIZE, dpi=style.DPI, layout="constrained")
+            fig = Figure(figsize=style.FIGSIZE, dpi=style.lecture_dpi(), layout="constrained")
             if self._view_kind == "ipympl":
                 from ipympl.backend_nbagg import Canvas, FigureManager
 
@@ -311,7 +354,36 @@ class Panel:
                 FigureCanvasAgg(fig)
             self._draw(fig)
             style._pin_ticks(fig)
+            if style.palette() != style.PALETTE:
+                style._recolour(fig, dict(zip(style.PALETTE, style.palette())))
         return fig
+
+    def _deck_watch(self):
+        """Hidden widgets that switch lecture mode on while a slide deck is presented.
+
+        A probe text box the browser script writes into, the script itself
+        (``_DECK_JS``) and the lecture-mode stylesheet for the controls.
+        """
+        from IPython.display import Javascript
+
+        probe = widgets.Text(value="off", layout=widgets.Layout(display="none"))
+        probe.add_class("softviz-deck-probe")
+        probe.observe(self._deck_probe_changed, names="value")
+        script = widgets.Output(layout=widgets.Layout(height="0px", overflow="hidden"))
+        script.append_display_data(Javascript(_DECK_JS))
+        css = widgets.HTML(f"<style>{style.LECTURE_CSS}</style>", layout=widgets.Layout(display="none"))
+        self._deck_widgets = [probe, script, css]
+        return list(self._deck_widgets)
+
+    def _deck_probe_changed(self, change):
+        value = str(change["new"])
+        try:
+            if value.startswith("deck"):
+                style._deck_changed(True, value.split(" ", 1)[-1])
+            elif value == "off":
+                style._deck_changed(False)
+        except Exception as exc:  # a callback has nobody to raise to
+            self._show_error(exc)
 
     def _new_view(self):
         if self._view_kind == "ipympl":
@@ -357,6 +429,9 @@ class Panel:
                     self._update(frozenset(todo))
                 finally:
                     todo, self._batch = self._batch, None
+            if style.palette() != style.PALETTE:
+                # _update may have set colours from PALETTE (say, per cell of a table)
+                style._recolour(self.figure, dict(zip(style.PALETTE, style.palette())))
             self._redraw()
         except Exception as exc:  # shown in the panel: a callback has nobody to raise to
             self._show_error(exc)
@@ -386,8 +461,19 @@ class Panel:
             tb=html.escape(tb))
         self.error_area.layout.display = None
 
-    def _restyle(self, ratio):
-        style._rescale_figure(self.figure, ratio)
+    def _restyle(self, ratio, colours=None):
+        if ratio != 1:
+            style._rescale_figure(self.figure, ratio)
+        if colours:
+            style._recolour(self.figure, colours)
+        dpi = style.lecture_dpi()
+        if self.figure.dpi != dpi:
+            # Same inches, so the same layout; only the pixel size changes.
+            self.figure.set_dpi(dpi)
+        if style.lecture_aspect() is None:
+            self.widget.remove_class("softviz-lecture")
+        else:
+            self.widget.add_class("softviz-lecture")
         try:
             self._redraw()
         except Exception as exc:

@@ -12,11 +12,19 @@ Sizes: a figure of ``FIGSIZE`` inches at ``DPI`` is 800 px wide, which fits
 JupyterLab's default notebook width (~ 8.5 in at 100 dpi) without scrolling
 and leaves room for the widget controls' margins.
 
-``lecture_mode()`` multiplies font sizes and line widths by
-``LECTURE_SCALE`` in matplotlib's global ``rcParams`` (so the student's own
-plots grow too), makes every panel created afterwards use the larger sizes,
-and rescales the text and lines of panels that already exist, in place.
-``lecture_mode(False)`` puts the saved ``rcParams`` entries back exactly.
+``lecture_mode()`` is the projector layout. It multiplies font sizes and
+line widths by ``LECTURE_SCALE`` in matplotlib's global ``rcParams`` (so the
+student's own plots grow too) and switches every panel, those that exist and
+those made afterwards, to: the same sizes, ``LECTURE_PALETTE`` (every colour
+at least 3.5:1 against white, so nothing washes out on a projector, with
+lightness still stepping from colour to colour, so the pairing survives
+grayscale), a figure whose pixel size fits a 1024x768 (``aspect="4:3"``) or
+1280x720 (``aspect="16:9"``) screen beside its controls, and larger controls
+(the CSS class ``softviz-lecture``, styled by ``LECTURE_CSS``). The figure keeps
+its size in inches, and so its tested layout: only its dots per inch change.
+``lecture_mode(False)`` puts all of it back, the saved ``rcParams`` exactly.
+Panels switch it on by themselves while JupyterLab presents the notebook as a
+slide deck (see ``softviz.panels.base``), and off again when the deck stops.
 
 This module imports matplotlib only inside functions, so ``import softviz``
 stays fast and works on machines without a display.
@@ -35,8 +43,14 @@ __all__ = [
     "FIGSIZE",
     "DPI",
     "LECTURE_SCALE",
+    "LECTURE_PALETTE",
+    "LECTURE_CSS",
+    "SLIDE_SIZES",
     "lecture_mode",
     "lecture_scale",
+    "lecture_aspect",
+    "lecture_dpi",
+    "palette",
     "luminance",
     "rc",
     "text_problems",
@@ -52,6 +66,30 @@ FIGSIZE = (8.0, 3.6)
 DPI = 100
 LECTURE_SCALE = 1.5
 
+#: Projector colours, one per ``PALETTE`` entry and in the same roles (same hue
+#: family, darkest first): each at least 3.5:1 against white, luminances
+#: ~ 0.025, 0.05, 0.085, 0.13, 0.185, 0.25, so neighbours stay apart in grayscale.
+LECTURE_PALETTE = ("#002965", "#800D26", "#694E00", "#1D67B0", "#DD2F6E", "#B67E00")
+#: Screen sizes in pixels that lecture_mode(aspect=...) lays a panel out for.
+SLIDE_SIZES = {"4:3": (1024, 768), "16:9": (1280, 720)}
+# Figure dpi per screen: FIGSIZE at 100 dpi is 800x360 px, at 128 dpi 1024x461 px,
+# each leaving room for the notebook's margins and the controls above it.
+# tests/test_lecture_mode.py checks every panel's text layout at both (rounding
+# at other dpi values can push text boxes that just touch into each other).
+_LECTURE_DPI = {"4:3": 100.0, "16:9": 128.0}
+#: Larger controls in lecture mode (class added to the panel's widget).
+LECTURE_CSS = """
+.softviz-lecture .widget-label, .softviz-lecture .widget-readout,
+.softviz-lecture input, .softviz-lecture select, .softviz-lecture button,
+.softviz-lecture .widget-html-content { font-size: 150% !important; }
+.softviz-lecture .widget-inline-hbox, .softviz-lecture .widget-text,
+.softviz-lecture .widget-dropdown { min-height: 2.4em; }
+.softviz-lecture input, .softviz-lecture select { height: 2em !important; }
+.softviz-lecture .widget-hslider .noUi-handle { transform: scale(1.6); }
+.softviz-lecture .widget-hslider .noUi-target { height: 10px; }
+.softviz-lecture .widget-label { min-width: max-content; }
+"""
+
 # Panel sizes at scale 1, in points. Absolute numbers (not "large") so a panel
 # looks the same whatever the user's rcParams say.
 _FONT = {"font.size": 10.0, "axes.titlesize": 12.0, "axes.labelsize": 10.5,
@@ -64,11 +102,33 @@ _LINE = {"lines.linewidth": 1.8, "axes.linewidth": 0.9, "patch.linewidth": 0.9,
 _LECTURE_KEYS = tuple(_FONT) + tuple(_LINE) + ("grid.linewidth",)
 _saved_rc = None
 _scale = 1.0
+_aspect = None       # None, or the SLIDE_SIZES key lecture mode lays out for
+_auto = False        # True when a deck switched lecture mode on (and may switch it off)
 
 
 def lecture_scale():
     """The current size factor: 1.0 normally, ``LECTURE_SCALE`` in lecture mode."""
     return _scale
+
+
+def lecture_aspect():
+    """``None`` outside lecture mode, else the screen shape it lays out for ("4:3" or "16:9")."""
+    return _aspect
+
+
+def lecture_dpi(aspect=None):
+    """Dots per inch of a panel figure: ``DPI``, or in lecture mode what fits the screen.
+
+    A figure of ``FIGSIZE`` inches at this dpi fits the screen of
+    ``SLIDE_SIZES[aspect]`` beside the notebook's margins and the controls.
+    """
+    aspect = _aspect if aspect is None else aspect
+    return DPI if aspect is None else _LECTURE_DPI[aspect]
+
+
+def palette():
+    """The colours panels draw with now: ``PALETTE``, or ``LECTURE_PALETTE`` in lecture mode."""
+    return LECTURE_PALETTE if _aspect is not None else PALETTE
 
 
 def rc():
@@ -80,7 +140,7 @@ def rc():
 
     params = {k: v * _scale for k, v in {**_FONT, **_LINE}.items()}
     params.update({
-        "axes.prop_cycle": cycler(color=list(PALETTE)),
+        "axes.prop_cycle": cycler(color=list(palette())),
         "axes.titleweight": "bold",
         "axes.edgecolor": INK,
         "axes.labelcolor": INK,
@@ -93,46 +153,154 @@ def rc():
         # White, not transparent: the PNG fallback must read on dark themes too.
         "figure.facecolor": "white",
         "savefig.facecolor": "white",
-        "figure.dpi": DPI,
+        "figure.dpi": lecture_dpi(),
     })
     return params
 
 
-def lecture_mode(on=True):
-    """Bigger fonts and thicker lines for a projector; ``lecture_mode(False)`` undoes it.
+def _check_aspect(aspect):
+    if not isinstance(aspect, str):
+        raise TypeError(f"aspect must be a string, one of {tuple(SLIDE_SIZES)}, got {aspect!r}")
+    if aspect not in SLIDE_SIZES:
+        raise ValueError(f"aspect must be one of {tuple(SLIDE_SIZES)}, got {aspect!r}")
+    return aspect
 
-    Multiplies the font sizes and line widths in matplotlib's ``rcParams`` by
-    ``LECTURE_SCALE`` (relative sizes such as ``"large"`` follow ``font.size``),
-    so plots made afterwards grow too; panels made afterwards use the larger
-    sizes, and panels that already exist are rescaled in place and redrawn.
-    Calling it twice with the same argument changes nothing. ``False``
-    restores the saved ``rcParams`` entries exactly (a change you made to one
-    of those entries while lecture mode was on is undone with them).
 
-    Used in: notebooks/00_start_here.ipynb
+def lecture_mode(on=True, *, aspect="4:3"):
+    """The projector layout for every panel; ``lecture_mode(False)`` undoes it.
+
+    ``on=True``: fonts and lines ``LECTURE_SCALE`` times larger (in
+    matplotlib's ``rcParams`` too, so plots made afterwards grow; relative
+    sizes such as ``"large"`` follow ``font.size``), the high-contrast
+    ``LECTURE_PALETTE``, larger controls, and figures sized for a screen of
+    ``aspect`` ("4:3": 1024x768, "16:9": 1280x720). Panels that exist are
+    restyled in place and redrawn; panels made afterwards are born that way.
+    Calling it again with the same arguments changes nothing; a different
+    ``aspect`` resizes the figures only. ``False`` restores the saved
+    ``rcParams`` entries exactly (a change you made to one of those entries
+    while lecture mode was on is undone with them) and every panel's look.
+
+    Panels turn it on by themselves while JupyterLab presents the notebook as a
+    slide deck; a deck turns it off again only if it was the one that turned it on.
+
+    Used in: notebooks/00_start_here.ipynb (and, through the slide decks, every lesson)
     """
+    _check_aspect(aspect)
+    _switch(bool(on), aspect)
+
+
+def _switch(on, aspect, auto=False):
     import matplotlib as mpl
 
-    global _saved_rc, _scale
-    on = bool(on)
-    if on == (_saved_rc is not None):
+    global _saved_rc, _scale, _aspect, _auto
+    new_aspect = aspect if on else None
+    if new_aspect == _aspect:
+        if on and not auto:
+            _auto = False   # the user asked for it too: a deck that stops leaves it on
         return
-    old_scale = _scale
-    if on:
+    old_scale, old_palette = _scale, palette()
+    if on and _saved_rc is None:
         _saved_rc = {k: mpl.rcParams[k] for k in _LECTURE_KEYS}
         for k, v in _saved_rc.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 mpl.rcParams[k] = v * LECTURE_SCALE
         _scale = LECTURE_SCALE
-    else:
+    elif not on:
         mpl.rcParams.update(_saved_rc)
         _saved_rc = None
         _scale = 1.0
+    _aspect = new_aspect
+    _auto = auto and on
     # No panel can exist before base is imported; importing it here would
     # pull in ipywidgets for nothing (and base imports this module).
     base = sys.modules.get(__package__ + ".base")
     if base is not None:
-        base._restyle_live_panels(_scale / old_scale)
+        base._restyle_live_panels(_scale / old_scale, dict(zip(old_palette, palette())))
+
+
+def _deck_changed(presenting, aspect="4:3"):
+    """A panel's front end saw a slide deck start (``True``) or stop: switch lecture mode.
+
+    A deck that stops switches lecture mode off only if a deck switched it on:
+    ``lecture_mode()`` called by hand stays on.
+    """
+    aspect = aspect if aspect in SLIDE_SIZES else "4:3"
+    if presenting and (_aspect is None or _auto):
+        _switch(True, aspect, auto=True)
+    elif not presenting and _auto:
+        _switch(False, aspect)
+
+
+def _recolour(fig, mapping):
+    """Replace colours of ``fig``'s artists by ``mapping`` (hex -> hex), alpha kept.
+
+    Panels pick colours from ``PALETTE`` by index when they draw; this swaps
+    them for the lecture palette (and back) without the panels knowing.
+    """
+    import numpy as np
+    from matplotlib.collections import Collection
+    from matplotlib.colors import to_hex, to_rgba
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.text import Text
+
+    table = {to_hex(k).lower(): to_rgba(v) for k, v in mapping.items() if k != v}
+    if not table:
+        return
+
+    def swap(colour):
+        if colour is None or isinstance(colour, str) and colour in ("none", "auto"):
+            return None
+        try:
+            rgba = to_rgba(colour)
+        except ValueError:
+            return None
+        new = table.get(to_hex(rgba[:3]).lower())
+        return None if new is None else (*new[:3], rgba[3])
+
+    def swap_array(colours):
+        arr = np.asarray(colours, dtype=float)
+        if arr.ndim != 2 or not len(arr):
+            return None
+        out = [swap(tuple(c)) for c in arr]
+        if all(c is None for c in out):
+            return None
+        return [c if c is not None else tuple(orig) for c, orig in zip(out, arr)]
+
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap
+
+    for artist in fig.findobj():
+        if isinstance(artist, ScalarMappable) and isinstance(artist.get_cmap(), ListedColormap):
+            # a table or image coloured through a colormap made of palette colours
+            cmap = artist.get_cmap()
+            colours = [swap(c) for c in np.atleast_2d(cmap(np.arange(cmap.N)))]
+            if any(c is not None for c in colours):
+                new = ListedColormap([c if c is not None else tuple(o) for c, o in
+                                      zip(colours, cmap(np.arange(cmap.N)))], name=cmap.name)
+                artist.set_cmap(new.with_extremes(bad=cmap.get_bad(), under=cmap.get_under(),
+                                                  over=cmap.get_over()))
+        if isinstance(artist, Line2D):
+            for get, set_ in (("get_color", "set_color"),
+                              ("get_markerfacecolor", "set_markerfacecolor"),
+                              ("get_markeredgecolor", "set_markeredgecolor")):
+                new = swap(getattr(artist, get)())
+                if new is not None:
+                    getattr(artist, set_)(new)
+        elif isinstance(artist, Patch):
+            for get, set_ in (("get_facecolor", "set_facecolor"), ("get_edgecolor", "set_edgecolor")):
+                new = swap(getattr(artist, get)())
+                if new is not None:
+                    getattr(artist, set_)(new)
+        elif isinstance(artist, Collection):
+            for get, set_ in (("get_facecolor", "set_facecolor"), ("get_edgecolor", "set_edgecolor")):
+                new = swap_array(getattr(artist, get)())
+                if new is not None:
+                    getattr(artist, set_)(new)
+        elif isinstance(artist, Text):
+            new = swap(artist.get_color())
+            if new is not None:
+                artist.set_color(new)
 
 
 def _pin_ticks(fig):
