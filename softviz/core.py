@@ -26,6 +26,7 @@ import numpy as np
 
 from . import _native, reference
 from ._args import positive_real
+from ._validate import numeric_array
 
 __all__ = ["ALGORITHMS", "softmax", "log_softmax", "logsumexp", "native_available", "kernel_info"]
 
@@ -241,15 +242,15 @@ def _as_real_array(x):
     """(array in the dtype the kernels run in, dtype of the result)."""
     try:
         arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"could not turn the input into a numeric array: {exc}") from exc
+    except (TypeError, ValueError, OverflowError):  # ragged lists and the like: the shared
+        arr = numeric_array("x", x)                 # check says so in its words
     kind = arr.dtype.kind
     if kind == "c":
-        raise TypeError("complex input is not supported: softmax needs real logits")
+        raise TypeError("x must hold real logits, got complex numbers")
     if kind in "biu":
         return arr.astype(np.float64), np.dtype(np.float64)
     if kind != "f":
-        raise TypeError(f"softmax needs real numbers, got an array of dtype {arr.dtype} ({_KIND_NAMES.get(kind, kind)})")
+        raise TypeError(f"x must hold real numbers, got an array of dtype {arr.dtype} ({_KIND_NAMES.get(kind, kind)})")
     if arr.dtype == np.float16:
         return arr.astype(np.float32), np.dtype(np.float16)
     if arr.dtype in (np.float32, np.float64):

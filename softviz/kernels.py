@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from . import _native
+from . import _native, _validate
 
 __all__ = [
     "extexp",
@@ -59,19 +59,17 @@ def extexp(x):
 
     Used in: notebooks/06_two_pass.ipynb.
     """
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(f"extexp needs real numbers, got dtype {arr.dtype}")
+    arr = _validate.numeric_array("x", x)
     # np.asarray keeps 0-d inputs 0-d (ascontiguousarray would make them 1-d)
     work = np.asarray(arr, dtype=np.float32 if arr.dtype == np.float32 else np.float64)
     if not np.all(np.isfinite(work)):
-        raise ValueError("extexp needs finite x (exp(+-inf) has no (mantissa, exponent) form)")
+        raise ValueError("x must be finite: exp(+-inf) and NaN have no (mantissa, exponent) form")
     if _native.AVAILABLE:
         limit = _native.extexp_exact_range(work.dtype)
     else:
         limit = (8191.0 if work.dtype == np.float32 else 2097151.0) / np.log2(np.e)
     if work.size and np.max(np.abs(work)) > limit:
-        raise ValueError(f"|x| must be <= {limit:.6g} for {work.dtype} (largest |x| here: {np.max(np.abs(work)):.6g})")
+        raise ValueError(f"x must satisfy |x| <= {limit:.6g} for {work.dtype} (largest |x| here: {np.max(np.abs(work)):.6g})")
     if _native.AVAILABLE:
         mant, expo = _native.extexp(np.ascontiguousarray(work.reshape(-1)))
     else:
@@ -93,18 +91,27 @@ def memory_traffic(algorithm, n, dtype=np.float32):
 
     Used in: notebooks/06_two_pass.ipynb, softviz.bench.
     """
-    if algorithm not in TRAFFIC:
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {tuple(TRAFFIC)}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative int, got {n!r}")
-    itemsize = np.dtype(dtype).itemsize
+    _validate.choice("algorithm", algorithm, tuple(TRAFFIC))
+    n = _validate.integer("n", n, lo=0)
+    # np.dtype's own errors ("Cannot interpret ...", "Field elements ...") do not say which
+    # argument was wrong
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None or dt.kind not in "biuf":
+        raise TypeError(f"dtype must be a real numeric numpy dtype (e.g. np.float32 or 'float64'), "
+                        f"got {_validate.short(dtype, 40)}")
+    itemsize = dt.itemsize
     reads, writes = (k * int(n) for k in TRAFFIC[algorithm])
     return {"reads": reads, "writes": writes, "bytes": (reads + writes) * itemsize}
 
 
-def _probe_array(x, name):
+def _probe_array(x, name, func):
     if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64) or not x.flags.c_contiguous:
-        raise TypeError(f"{name} needs a C-contiguous float32 or float64 numpy array")
+        got = (f"an array of dtype {x.dtype}" + ("" if x.flags.c_contiguous else ", not C-contiguous")
+               if isinstance(x, np.ndarray) else type(x).__name__)
+        raise TypeError(f"{func} needs {name} as a C-contiguous float32 or float64 numpy array, got {got}")
     return x
 
 
@@ -113,7 +120,7 @@ def read_probe(x):
 
     Used in: softviz.bench, notebooks/06_two_pass.ipynb.
     """
-    return _native.read_probe(_probe_array(x, "read_probe"))
+    return _native.read_probe(_probe_array(x, "x", "read_probe"))
 
 
 def copy_probe(x, out):
@@ -121,8 +128,8 @@ def copy_probe(x, out):
 
     Used in: softviz.bench, notebooks/06_two_pass.ipynb.
     """
-    _probe_array(x, "copy_probe")
-    _probe_array(out, "copy_probe")
+    _probe_array(x, "x", "copy_probe")
+    _probe_array(out, "out", "copy_probe")
     if out.dtype != x.dtype or out.size != x.size:
         raise ValueError("copy_probe needs out with the same dtype and size as x")
     if not out.flags.writeable:
@@ -269,13 +276,11 @@ class SoftmaxTrace:
 
 
 def _as_row(x):
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(f"trace_softmax needs real numbers, got dtype {arr.dtype}")
+    arr = _validate.numeric_array("x", x)
     if arr.ndim != 1:
         raise ValueError(f"trace_softmax traces one row: x must be 1-D, got shape {arr.shape}")
     if not 1 <= arr.shape[0] <= TRACE_MAX_LENGTH:
-        raise ValueError(f"trace_softmax needs 1..{TRACE_MAX_LENGTH} elements, got {arr.shape[0]}")
+        raise ValueError(f"trace_softmax needs x with 1..{TRACE_MAX_LENGTH} elements, got {arr.shape[0]}")
     row = np.array(arr, dtype=np.float32 if arr.dtype == np.float32 else np.float64)
     if np.isnan(row).any() or np.isposinf(row).any():
         raise ValueError("trace_softmax: NaN and +inf rows take the C core's scalar special path, "
@@ -466,8 +471,7 @@ def trace_softmax(x, algorithm="two_pass"):
 
     Used in: notebooks/06_two_pass.ipynb (softviz.panels.StepThroughPanel).
     """
-    if algorithm not in TRAFFIC:
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {tuple(TRAFFIC)}")
+    _validate.choice("algorithm", algorithm, tuple(TRAFFIC))
     row = _as_row(x)
     rec, arith = _Recorder(algorithm, row), _Arith(row.dtype)
     with np.errstate(over="ignore", under="ignore"):
@@ -492,16 +496,17 @@ def c_accumulators(x, algorithm, shift=None):
 
     Used in: notebooks/06_two_pass.ipynb, tests/test_kernels_trace.py.
     """
-    if algorithm not in TRAFFIC:
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {tuple(TRAFFIC)}")
+    _validate.choice("algorithm", algorithm, tuple(TRAFFIC))
     if not _native.AVAILABLE:
         raise RuntimeError(f"c_accumulators needs the compiled C core ({_native.LOAD_ERROR})")
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiub" or arr.ndim != 1:
-        raise ValueError("c_accumulators needs a 1-D array of real numbers")
+    arr = _validate.numeric_array("x", x)
+    if arr.ndim != 1:
+        raise ValueError(f"c_accumulators needs x as a 1-D array, got shape {arr.shape}")
     row = np.ascontiguousarray(arr, dtype=np.float32 if arr.dtype == np.float32 else np.float64)
-    if shift is not None and not algorithm.startswith("three_pass"):
-        raise ValueError("shift applies to the three-pass algorithms only")
+    if shift is not None:
+        if not algorithm.startswith("three_pass"):
+            raise ValueError("shift applies to the three-pass algorithms only")
+        shift = _validate.real_scalar("shift", shift)
     if row.size == 0:
         # nothing accumulated yet: the start values the trace shows
         if algorithm == "two_pass":

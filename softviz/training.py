@@ -40,6 +40,11 @@ __all__ = [
     "ACTIVATIONS",
     "DTYPES",
     "OPTIMIZERS",
+    "MAX_P",
+    "MAX_STEPS",
+    "MAX_HIDDEN",
+    "MAX_LR",
+    "MAX_WORK",
     "TrainingRun",
     "cross_entropy",
     "cross_entropy_grad",
@@ -57,6 +62,21 @@ DTYPES = ("float32", "float64")
 #: "adam": Adam; "perp_adam": ⊥Grad, i.e. Adam fed with the gradient whose component
 #: along each weight matrix is removed (and its norm restored), as in Prieto et al.
 OPTIMIZERS = ("adam", "perp_adam")
+
+#: Largest modulus p: the one-hot inputs hold p**3 numbers (the lesson uses 31,
+#: Power et al. 97).
+MAX_P = 257
+#: Most training steps of one run (the lesson's runs take 3000; ``MAX_WORK`` bounds the
+#: larger networks further).
+MAX_STEPS = 100_000
+#: Most hidden units (the lesson's network has 128).
+MAX_HIDDEN = 4096
+#: Largest Adam learning rate: Adam moves each weight by about lr per step, so up to 1 the
+#: weights, and the logits, stay far inside float32 over MAX_STEPS steps (no inf, no NaN).
+MAX_LR = 1.0
+#: Largest steps * training pairs * hidden * p of a run (its multiply-adds, up to a small
+#: factor): the lesson's default run is about 5.7e9 and takes seconds; this takes minutes.
+MAX_WORK = 1e11
 
 _HISTORY_KEYS = ("step", "train_loss", "train_accuracy", "test_accuracy",
                  "collapsed_fraction", "logit_norm")
@@ -86,8 +106,12 @@ def _dtype_name(value):
     return name
 
 
-def _integer(name, value, minimum):
-    return _validate.integer(name, value, lo=minimum)
+def _integer(name, value, minimum, maximum=None, reason=""):
+    return _validate.integer(name, value, lo=minimum, hi=maximum, hi_reason=reason)
+
+
+def _modulus(p):
+    return _integer("p", p, 2, MAX_P, "the one-hot inputs hold p**3 numbers")
 
 
 def _nonnegative_real(name, value):
@@ -99,9 +123,7 @@ def _rng(rng):
 
 
 def _logits_and_labels(logits, labels):
-    z = np.asarray(logits)
-    if z.dtype.kind not in "biuf":
-        raise TypeError(f"logits must hold real numbers, got an array of dtype {z.dtype}")
+    z = _validate.numeric_array("logits", logits)
     if z.dtype.kind != "f" or z.dtype.itemsize < 4:
         z = z.astype(np.float64) if z.dtype.kind != "f" else z.astype(np.float32)
     if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] < 2:
@@ -109,7 +131,7 @@ def _logits_and_labels(logits, labels):
                          f"and two classes, got shape {z.shape}")
     if not np.isfinite(z).all():
         raise ValueError("logits must be finite")
-    y = np.asarray(labels)
+    y = _validate.numeric_array("labels", labels)
     if y.dtype.kind not in "iu":
         raise TypeError(f"labels must be integers, got an array of dtype {y.dtype}")
     if y.shape != (z.shape[0],):
@@ -226,7 +248,7 @@ def modular_addition(p: int, *, train_fraction: float = 0.4, rng=None):
 
     Used in: notebooks/07_training.ipynb
     """
-    p = _integer("p", p, 2)
+    p = _modulus(p)
     frac = positive_real("train_fraction", train_fraction)
     if frac >= 1:
         raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {frac!r}")
@@ -260,14 +282,18 @@ class TrainingRun:
     labels: np.ndarray
     config: dict
 
+    def _record(self, index):
+        n = self.logits.shape[0]
+        return self.logits[_validate.integer("index", index, lo=-n, hi=n - 1)]
+
     def grads_at(self, index: int) -> np.ndarray:
         """Per-sample gradients d(loss_i)/d(z_i) at record ``index``, in the run's dtype."""
-        return per_sample_grad(self.logits[index], self.labels,
+        return per_sample_grad(self._record(index), self.labels,
                                activation=self.config["activation"])
 
     def losses_at(self, index: int) -> np.ndarray:
         """Per-sample losses at record ``index``, in the run's dtype."""
-        return per_sample_losses(self.logits[index], self.labels,
+        return per_sample_losses(self._record(index), self.labels,
                                  activation=self.config["activation"])
 
 
@@ -277,24 +303,66 @@ _CACHE_SIZE = 8
 
 def _config(p, activation, dtype, weight_decay, steps, seed, optimizer, lr, hidden,
             train_fraction, record_every):
-    return {
-        "p": _integer("p", p, 2),
+    cfg = {
+        "p": _modulus(p),
         "activation": _choice("activation", activation, ACTIVATIONS),
         "dtype": _dtype_name(dtype),
         "weight_decay": _nonnegative_real("weight_decay", weight_decay),
-        "steps": _integer("steps", steps, 1),
+        "steps": _integer("steps", steps, 1, MAX_STEPS, "the step loop alone takes tens of "
+                                                        "seconds at this limit"),
         "seed": _integer("seed", seed, 0),
         "optimizer": _choice("optimizer", optimizer, OPTIMIZERS),
-        "lr": positive_real("lr", lr),
-        "hidden": _integer("hidden", hidden, 1),
+        "lr": _validate.real_scalar("lr", lr, lo=0.0, hi=MAX_LR, lo_open=True),
+        "hidden": _integer("hidden", hidden, 1, MAX_HIDDEN),
         "train_fraction": positive_real("train_fraction", train_fraction),
         "record_every": _integer("record_every", record_every, 1),
     }
+    _check_run_size(cfg)
+    return cfg
+
+
+def _check_run_size(cfg):
+    """Refuse, before any work, a run that would blow up or take far too long."""
+    p, steps, hidden, frac = cfg["p"], cfg["steps"], cfg["hidden"], cfg["train_fraction"]
+    if frac >= 1:
+        raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {frac!r}")
+    if cfg["lr"] * cfg["weight_decay"] > 1:
+        # decoupled decay multiplies the weights by 1 - lr * weight_decay each step: past 1
+        # it flips their sign and they grow without bound
+        raise ValueError(f"weight_decay must be <= 1 / lr = {1 / cfg['lr']:g} "
+                         f"(lr * weight_decay > 1 makes the weights diverge), "
+                         f"got {_validate.short(cfg['weight_decay'], 40)}")
+    n = min(max(round(frac * p * p), 1), p * p - 1)   # as modular_addition splits
+    work = steps * n * hidden * p
+    if work > MAX_WORK:
+        raise ValueError(f"this run is too large: steps * training pairs * hidden * p = "
+                         f"{steps} * {n} * {hidden} * {p} = {work:.3g} exceeds {MAX_WORK:g} "
+                         f"(minutes of work); lower steps, hidden, p or train_fraction")
+    if n * hidden > _validate.MAX_ELEMENTS:
+        raise ValueError(f"hidden = {hidden} with {n} training pairs (p = {p}) needs "
+                         f"{n * hidden:.3g} activations; the limit is {_validate.MAX_ELEMENTS}")
+    records = steps // cfg["record_every"] + 2
+    if records * n * p > _validate.MAX_ELEMENTS:
+        raise ValueError(f"record_every = {cfg['record_every']} keeps {records} snapshots of "
+                         f"{n} x {p} logits, more than {_validate.MAX_ELEMENTS} numbers; "
+                         f"raise record_every or lower steps")
 
 
 def cached_run(config: dict):
-    """The cached ``TrainingRun`` of a checked config, or None (TrainingPanel asks before training)."""
-    key = tuple(sorted(config.items()))
+    """The cached ``TrainingRun`` of a checked config, or None (TrainingPanel asks before training).
+
+    ``config`` is a dict of a run's arguments (as ``TrainingRun.config``).
+
+    Used in: softviz.panels.TrainingPanel (notebooks/07_training.ipynb)
+    """
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict of a run's arguments, got {type(config).__name__}")
+    try:
+        key = tuple(sorted(config.items()))
+        hash(key)
+    except TypeError:
+        raise TypeError("config must map argument names (strings) to hashable values, "
+                        f"got {_validate.short(config, 40)}") from None
     run = _CACHE.get(key)
     if run is not None:
         _CACHE.move_to_end(key)
@@ -317,11 +385,7 @@ def train_run(p: int = 31, *, activation: str = "softmax", dtype="float32",
     """
     config = _config(p, activation, dtype, weight_decay, steps, seed, optimizer, lr, hidden,
                      train_fraction, record_every)
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
-    if config["train_fraction"] >= 1:
-        raise ValueError(f"train_fraction must lie strictly between 0 and 1, "
-                         f"got {config['train_fraction']!r}")
+    _validate.function("progress", progress)
     run = cached_run(config)
     if run is None:
         # exp of very negative logits underflows to 0: expected. One BLAS thread: these
@@ -368,6 +432,11 @@ def train(p: int = 31, *, activation: str = "softmax", dtype="float32",
     "collapsed_fraction" (training samples whose loss is exactly 0 in dtype:
     softmax collapse) and "logit_norm" (mean Euclidean norm of a training
     sample's logit vector). Seeded: the same arguments give the same numbers.
+
+    Sizes are checked before any work: p <= ``MAX_P``, steps <= ``MAX_STEPS``,
+    hidden <= ``MAX_HIDDEN``, steps * training pairs * hidden * p <= ``MAX_WORK``;
+    lr <= ``MAX_LR`` and lr * weight_decay <= 1 keep the weights finite, so a
+    run never ends in inf or NaN.
 
     With the defaults, softmax in float32 passes half collapsed after about
     1900 steps and its test accuracy stays near 0; StableMax never collapses

@@ -100,9 +100,18 @@ def test_bad_dtypes_raise_type_error(bad, op):
         OPS[op][0](bad)
 
 
-def test_ragged_input_raises_type_error():
-    with pytest.raises(TypeError, match="numeric array"):
-        softviz.softmax([[1, 2], [3]])
+@pytest.mark.parametrize("op", OPS)
+def test_ragged_input_raises_type_error_naming_x(op):
+    # numpy's own wording ("setting an array element with a sequence...") must not reach the user
+    with pytest.raises(TypeError, match=r"^x must be an array of real numbers \(a ragged list") as err:
+        OPS[op][0]([[1, 2], [3]])
+    assert "sequence" not in str(err.value) and "inhomogeneous" not in str(err.value)
+
+
+@pytest.mark.parametrize("bad", [np.array([1 + 2j, 3]), np.array(["a", "b"]), [object()]])
+def test_non_real_input_messages_name_x(bad):
+    with pytest.raises(TypeError, match=r"^x must hold real"):
+        softviz.softmax(bad)
 
 
 @pytest.mark.parametrize("t", [0, -1.0, inf, -inf, nan])

@@ -395,6 +395,50 @@ def test_gumbel_max_derivation_ends_in_softmax():
         gumbel_max_derivation(1)
 
 
+@pytest.mark.parametrize("bad, exc", [(10 ** 12, ValueError), (2 ** 63, ValueError), (10 ** 400, ValueError),
+                                      (51, ValueError), (3.0, TypeError), (True, TypeError),
+                                      (None, TypeError), ("3", TypeError)])
+def test_gumbel_max_derivation_bounds_n(bad, exc):
+    """A huge n used to run for hours in sympy; it is refused at once, naming n and its limit."""
+    from softviz.derive import gumbel as dgm
+
+    with pytest.raises(exc, match="^n must be") as err:
+        dgm.gumbel_max_derivation(bad)
+    if exc is ValueError:
+        assert f"[2, {dgm.MAX_CLASSES}]" in str(err.value)
+
+
+def test_gumbel_cdf_symbolic_and_numeric():
+    from softviz.derive.gumbel import CDF_NUMBER_LIMIT, gumbel_cdf
+
+    x, z = sp.symbols("x z", real=True)
+    assert gumbel_cdf(x, z) == sp.exp(-sp.exp(-(x - z)))
+    assert float(gumbel_cdf(0.5)) == pytest.approx(math.exp(-math.exp(-0.5)), rel=1e-15)
+    assert float(gumbel_cdf(2, 1)) == pytest.approx(math.exp(-math.exp(-1.0)), rel=1e-15)
+    assert float(gumbel_cdf(np.float64(0.25), sp.Float(-0.5))) == pytest.approx(
+        math.exp(-math.exp(-0.75)), rel=1e-14)
+    # the edges of the accepted range evaluate (quickly) to 0 and 1
+    assert float(gumbel_cdf(-float(CDF_NUMBER_LIMIT))) == 0.0
+    assert float(gumbel_cdf(float(CDF_NUMBER_LIMIT))) == 1.0
+
+
+@pytest.mark.parametrize("name", ["x", "location"])
+@pytest.mark.parametrize("bad, exc", [
+    (None, TypeError), ("x", TypeError), (b"\x00", TypeError), ([], TypeError), ([[1], [1, 2]], TypeError),
+    ({}, TypeError), (object(), TypeError), (True, TypeError), (1j, TypeError),
+    (math.nan, ValueError), (math.inf, ValueError), (1e308, ValueError), (-1e308, ValueError),
+    (10 ** 12, ValueError), (2 ** 63, ValueError), (10 ** 400, ValueError), (sp.oo, ValueError),
+])
+def test_gumbel_cdf_checks_its_arguments(name, bad, exc):
+    """Numbers far out used to exhaust memory in sympy (exp(-exp(1e12))); non-numbers gave
+    Python's "unsupported operand" message."""
+    from softviz.derive import gumbel_cdf
+
+    kwargs = {"x": 0.5, "location": 0, name: bad}
+    with pytest.raises(exc, match=f"^{name} must be"):
+        gumbel_cdf(**kwargs)
+
+
 def test_binary_concrete_derivation_gives_the_logistic_and_the_cdf():
     from softviz.derive import binary_concrete_derivation
 

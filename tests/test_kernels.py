@@ -129,3 +129,85 @@ def test_probes_and_out_refuse_read_only_buffers(tmp_path):
         softviz.softmax([1.0, 2.0, 3.0], out=np.zeros(3, np.float32))
     with pytest.raises(TypeError, match="numpy array"):
         softviz.softmax([1.0, 2.0, 3.0], out=[0.0, 0.0, 0.0])
+
+
+# -- argument checks: a TypeError/ValueError that names the parameter, never numpy's words ----
+
+RAGGED = [[1.0], [1.0, 2.0]]
+NUMPY_WORDS = ("inhomogeneous", "setting an array element", "unhashable", "Cannot interpret",
+               "not understood", "Field elements")
+
+
+def _raises_naming(exc, name, fn, *args, **kwargs):
+    with pytest.raises(exc) as err:
+        fn(*args, **kwargs)
+    msg = str(err.value)
+    assert name in msg, msg
+    assert not any(words in msg for words in NUMPY_WORDS), msg
+    return msg
+
+
+@pytest.mark.parametrize("fn", [kernels.extexp, kernels.trace_softmax])
+def test_ragged_x_is_named(fn):
+    msg = _raises_naming(TypeError, "x", fn, RAGGED)
+    assert msg.startswith("x must")
+
+
+@needs_native
+def test_c_accumulators_checks_x_algorithm_and_shift():
+    _raises_naming(TypeError, "x", kernels.c_accumulators, RAGGED, "online")
+    _raises_naming(TypeError, "x", kernels.c_accumulators, "abc", "online")
+    assert "shape (2, 2)" in _raises_naming(ValueError, "x", kernels.c_accumulators,
+                                            np.zeros((2, 2)), "online")
+    _raises_naming(TypeError, "x", kernels.c_accumulators, None, "online")
+    for bad in ([], ["two_pass"], {}, np.array([1.0])):
+        # unhashable values used to escape as "unhashable type: 'list'"
+        msg = _raises_naming(ValueError, "algorithm", kernels.c_accumulators, [1.0, 2.0], bad)
+        assert "two_pass" in msg
+    _raises_naming(TypeError, "shift", kernels.c_accumulators, [1.0, 2.0], "three_pass_reload",
+                   shift="0")
+    _raises_naming(ValueError, "shift", kernels.c_accumulators, [1.0, 2.0], "three_pass_reload",
+                   shift=math.nan)
+    _raises_naming(ValueError, "shift", kernels.c_accumulators, [1.0, 2.0], "online", shift=0.0)
+    # a good shift still works
+    c = kernels.c_accumulators([0.0, 0.0], "three_pass_recompute", shift=0.0)
+    assert c["sum"] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("bad", [[], ["online"], {}, np.array([1.0, 2.0]), None, 3])
+def test_algorithm_is_named_for_any_value(bad):
+    _raises_naming(ValueError, "algorithm", kernels.memory_traffic, bad, 16)
+    _raises_naming(ValueError, "algorithm", kernels.trace_softmax, [1.0, 2.0], bad)
+
+
+def test_memory_traffic_checks_n_and_dtype():
+    _raises_naming(TypeError, "n", kernels.memory_traffic, "online", 16.0)
+    _raises_naming(TypeError, "n", kernels.memory_traffic, "online", True)
+    _raises_naming(ValueError, "n", kernels.memory_traffic, "online", -1)
+    for bad in ("x", b"\x00\x02", 1.5, [1], ["a", "b"], object(), "U3", np.complex64):
+        _raises_naming(TypeError, "dtype", kernels.memory_traffic, "online", 16, bad)
+    # any real dtype gives its item size; huge n is plain integer arithmetic
+    assert kernels.memory_traffic("online", 16, "float16")["bytes"] == 3 * 16 * 2
+    assert kernels.memory_traffic("online", 10 ** 30, np.float64)["bytes"] == 3 * 10 ** 30 * 8
+
+
+@pytest.mark.parametrize("bad", [None, [1.0, 2.0], 3.0, np.arange(4), np.ones((4, 4))[:, ::2],
+                                 np.array([1j, 2j])])
+def test_probes_name_the_bad_array(bad):
+    _raises_naming(TypeError, "x", kernels.read_probe, bad)
+    _raises_naming(TypeError, "x", kernels.copy_probe, bad, np.zeros(4))
+    msg = _raises_naming(TypeError, "out", kernels.copy_probe, np.zeros(4), bad)
+    assert "needs out" in msg
+
+
+def test_copy_probe_refuses_bytes_and_mismatched_out():
+    _raises_naming(TypeError, "out", kernels.copy_probe, np.ones(2, np.float32), b"\x00" * 8)
+    _raises_naming(ValueError, "out", kernels.copy_probe, np.ones(4), np.ones(5))
+    _raises_naming(ValueError, "out", kernels.copy_probe, np.ones(4), np.ones(4, np.float32))
+
+
+def test_extexp_messages_name_x():
+    _raises_naming(ValueError, "x", kernels.extexp, [1.0, math.nan])
+    _raises_naming(ValueError, "x", kernels.extexp, 10 ** 400)
+    _raises_naming(TypeError, "x", kernels.extexp, "abc")
+    _raises_naming(ValueError, "x", kernels.extexp, 2e6)

@@ -305,6 +305,22 @@ def test_collapse_point_agrees_with_numerics(dtype):
     assert float(dov.collapse_point(prec)) == pytest.approx(nm.collapse_threshold(dtype), rel=1e-15)
 
 
+@pytest.mark.parametrize("bad, exc", [
+    (0, ValueError), (-1, ValueError), (24.0, TypeError), (True, TypeError), (1.5, TypeError),
+    (b"\x00\x02", TypeError), ([24], TypeError), (np.array([24, 53]), TypeError), ("24", TypeError),
+])
+def test_collapse_point_checks_precision(bad, exc):
+    # sympy used to answer with a SympifyError that did not say which argument was wrong
+    with pytest.raises(exc, match="^precision must be"):
+        dov.collapse_point(bad)
+
+
+def test_collapse_point_takes_any_positive_integer_precision():
+    assert dov.collapse_point(np.int64(11)) == 11 * sp.log(2)
+    assert dov.collapse_point(sp.Integer(53)) == 53 * sp.log(2)
+    assert dov.collapse_point(10 ** 12) == 10 ** 12 * sp.log(2)
+
+
 # --------------------------------------------------------------------------
 # OverflowPanel
 # --------------------------------------------------------------------------

@@ -197,6 +197,86 @@ def test_train_bad_arguments(kwargs, exc, name):
         training.train(p=5, **{"steps": 5, **kwargs})
 
 
+@pytest.mark.parametrize("kwargs, exc, name", [
+    # sizes that used to allocate terabytes, overflow a C long or run for hours
+    (dict(p=10 ** 12), ValueError, "p"), (dict(p=2 ** 63), ValueError, "p"),
+    (dict(p=10 ** 400), ValueError, "p"), (dict(p=training.MAX_P + 1), ValueError, "p"),
+    (dict(steps=10 ** 12), ValueError, "steps"), (dict(steps=2 ** 63), ValueError, "steps"),
+    (dict(steps=training.MAX_STEPS + 1), ValueError, "steps"),
+    (dict(hidden=10 ** 12), ValueError, "hidden"), (dict(hidden=2 ** 63), ValueError, "hidden"),
+    (dict(hidden=10 ** 400), ValueError, "hidden"),
+    # values that used to end the run in NaN
+    (dict(weight_decay=2 ** 63), ValueError, "weight_decay"),
+    (dict(weight_decay=10 ** 12), ValueError, "weight_decay"),
+    (dict(lr=2 ** 63), ValueError, "lr"), (dict(lr=training.MAX_LR * 2), ValueError, "lr"),
+    (dict(lr=0.5, weight_decay=2.5), ValueError, "weight_decay"),
+])
+def test_train_refuses_huge_sizes_and_diverging_settings(kwargs, exc, name):
+    with pytest.raises(exc, match=f"^{name} must be") as err:
+        training.train_run(**{"p": 5, "steps": 2, "hidden": 8, **kwargs})
+    assert "Maximum allowed" not in str(err.value)
+
+
+def test_train_refuses_too_much_work_up_front():
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="steps, hidden, p") as err:
+        training.train_run(p=training.MAX_P, steps=3000)
+    assert time.perf_counter() - t0 < 0.5
+    assert f"{training.MAX_WORK:g}" in str(err.value)
+    # too many snapshots of the logits: record_every is named
+    with pytest.raises(ValueError, match="record_every"):
+        training.train_run(p=97, steps=training.MAX_STEPS, hidden=1, record_every=1)
+    # the defaults sit well inside every limit
+    training._config(31, "softmax", "float32", 0.0, 3000, 0, "adam", 0.05, 128, 0.5, 25)
+
+
+def test_largest_lr_and_decay_stay_finite():
+    """At lr = MAX_LR (and lr * weight_decay = 1) the weights stay finite: no NaN in the curves."""
+    for wd in (0.0, 1.0 / training.MAX_LR):
+        for act in training.ACTIVATIONS:
+            h = training.train(p=5, steps=300, hidden=8, record_every=50, lr=training.MAX_LR,
+                               weight_decay=wd, activation=act)
+            for k, v in h.items():
+                assert np.isfinite(v).all(), (wd, act, k)
+
+
+@pytest.mark.parametrize("fn", [training.cross_entropy, training.cross_entropy_grad,
+                                training.per_sample_losses, training.per_sample_grad])
+def test_ragged_logits_and_labels_are_named(fn):
+    with pytest.raises(TypeError, match=r"^logits must be an array of real numbers \(a ragged"):
+        fn([[1.0], [1.0, 2.0]], [0, 0])
+    with pytest.raises(TypeError, match=r"^labels must be an array of real numbers \(a ragged"):
+        fn([[1.0, 2.0], [0.0, 1.0]], [[0], [1, 0]])
+
+
+@pytest.mark.parametrize("bad", [None, 0, 2 ** 63, "p=5", [("p", 5)], np.ones(3), 1j])
+def test_cached_run_needs_a_dict(bad):
+    with pytest.raises(TypeError, match="^config must be a dict"):
+        training.cached_run(bad)
+
+
+def test_cached_run_refuses_unsortable_or_unhashable_configs_and_misses_unknown_ones():
+    for bad in ({"p": [5]}, {1: 2, "p": 5}):
+        with pytest.raises(TypeError, match="^config must map"):
+            training.cached_run(bad)
+    assert training.cached_run({}) is None and training.cached_run({"p": 5}) is None
+    run = training.train_run(p=5, steps=3, hidden=4, record_every=1)
+    assert training.cached_run(run.config) is run
+
+
+def test_training_run_records_check_the_index():
+    run = training.train_run(p=5, steps=3, hidden=4, record_every=1)
+    n = run.logits.shape[0]
+    np.testing.assert_array_equal(run.losses_at(-1), run.losses_at(n - 1))
+    assert run.grads_at(0).shape == run.logits[0].shape
+    for bad, exc in ((n, ValueError), (-n - 1, ValueError), (1.0, TypeError), (None, TypeError)):
+        for method in (run.grads_at, run.losses_at):
+            with pytest.raises(exc, match="^index must be"):
+                method(bad)
+
+
 def test_train_unknown_option_is_a_type_error():
     with pytest.raises(TypeError, match="momentum"):
         training.train(p=5, steps=5, momentum=0.9)

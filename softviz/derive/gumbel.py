@@ -18,7 +18,9 @@ from typing import NamedTuple
 
 import sympy as sp
 
-__all__ = ["Step", "gumbel_cdf", "gumbel_max_derivation", "binary_concrete_derivation"]
+from .. import _validate
+
+__all__ = ["Step", "CDF_NUMBER_LIMIT", "MAX_CLASSES", "gumbel_cdf", "gumbel_max_derivation", "binary_concrete_derivation"]
 
 
 class Step(NamedTuple):
@@ -28,11 +30,40 @@ class Step(NamedTuple):
     equation: sp.Eq
 
 
+#: Largest |value| gumbel_cdf takes as a plain number: beyond it exp(-exp(-(x - location)))
+#: is 0 or 1 to any precision shown, and sympy's exact evaluation of a float there
+#: (exp(-exp(1e12))) would need gigabytes.
+CDF_NUMBER_LIMIT = 1000
+
+#: Largest number of classes gumbel_max_derivation takes: the derivation is for reading,
+#: and sympy's simplification of the n-fold product grows quickly with n.
+MAX_CLASSES = 50
+
+
+def _symbolic_or_real(name, value):
+    """``value`` if it is a sympy expression or a real number with |value| <= CDF_NUMBER_LIMIT."""
+    if isinstance(value, sp.Basic) and not value.is_Number:
+        return value
+    # a sympy number is a number: the same range as a Python one
+    number = float(value) if isinstance(value, sp.Number) and value.is_extended_real else value
+    try:
+        _validate.real_scalar(name, number, lo=-CDF_NUMBER_LIMIT, hi=CDF_NUMBER_LIMIT)
+    except TypeError:
+        raise TypeError(f"{name} must be a sympy expression or a real number, "
+                        f"got {type(value).__name__} {_validate.short(value, 40)}") from None
+    return value
+
+
 def gumbel_cdf(x, location=0):
     """CDF of a Gumbel variable with the given location: exp(-exp(-(x - location))).
 
+    ``x`` and ``location`` are sympy expressions (symbols, usually) or real numbers
+    with absolute value at most ``CDF_NUMBER_LIMIT``.
+
     Used in: notebooks/03_gumbel.ipynb
     """
+    x = _symbolic_or_real("x", x)
+    location = _symbolic_or_real("location", location)
     return sp.exp(-sp.exp(-(x - location)))
 
 
@@ -52,8 +83,9 @@ def gumbel_max_derivation(n=3):
 
     Used in: notebooks/03_gumbel.ipynb
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 2:
-        raise ValueError(f"n (the number of classes) must be an integer >= 2, got {n!r}")
+    n = _validate.integer("n", n, lo=2, hi=MAX_CLASSES,
+                          hi_reason="the number of classes of a derivation to read; "
+                                    "sympy's work grows quickly with n")
     x = sp.Symbol("x", real=True)
     t = sp.Symbol("t", positive=True)
     z = sp.symbols(f"z1:{n + 1}", real=True)

@@ -20,6 +20,8 @@ import sympy as sp
 from sympy.calculus.util import function_range
 from sympy.simplify.simplify import factor_sum
 
+from .. import _validate
+
 __all__ = [
     "Derivation",
     "shift_invariance",
@@ -205,5 +207,8 @@ def collapse_point(precision=None):
 
     Used in: notebooks/01_overflow.ipynb
     """
+    if precision is not None:
+        # p counts the bits of a significand: a positive integer (sympy's p is one)
+        precision = _validate.integer("precision", precision, lo=1)
     (solution,) = sp.solve(sp.Eq(sp.exp(-D), 2 ** -p), D)
     return solution if precision is None else solution.subs(p, precision)
