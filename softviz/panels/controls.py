@@ -22,6 +22,8 @@ from ipywidgets.widgets.widget_bool import _Bool
 from ipywidgets.widgets.widget_float import _Float
 from ipywidgets.widgets.widget_int import _Int
 
+from .. import _validate
+
 __all__ = ["FloatVector", "log_slider", "check_value", "on_release", "sweep", "WIDE"]
 
 #: Pass as ``style=WIDE`` so long descriptions are not cut off.
@@ -122,13 +124,19 @@ def on_release(*controls):
 
 
 def _finite_float(name, value):
+    # the one validation module words it (10**400 is an OverflowError in float()); a panel
+    # answers every bad control value with ValueError, whatever its type
     try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return x
+        return _validate.real_scalar(name, value)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _same(value, option):
+    try:
+        return bool(value == option) and type(value) is not bool or value is option
+    except Exception:
+        return False
 
 
 def check_value(name, widget, value):
@@ -148,8 +156,10 @@ def check_value(name, widget, value):
         return tuple(_finite_float(f"{name}[{i}]", v) for i, v in enumerate(values))
     if hasattr(widget, "_options_values"):
         options = tuple(widget._options_values)
-        if value not in options:
-            raise ValueError(f"{name} must be one of {options}, got {value!r}")
+        # compare by identity-or-equality on hashable scalars only: `array in options` would ask
+        # numpy for the truth value of an array
+        if isinstance(value, np.ndarray) or not any(_same(value, o) for o in options):
+            raise ValueError(f"{name} must be one of {options}, got {_validate.short(value)}")
         return value
     if isinstance(widget, _Bool):
         if not isinstance(value, (bool, np.bool_)):

@@ -145,8 +145,8 @@ class KDEPanel(Panel):
             try:
                 if float(value) == int(float(value)):
                     return int(float(value))
-            except (TypeError, ValueError):
-                pass
+            except (TypeError, ValueError, OverflowError):
+                pass  # not a whole number: check_value words the error
         return value
 
     def _update(self, changed):

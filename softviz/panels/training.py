@@ -22,7 +22,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import MaxNLocator, NullLocator
 
-from .. import training
+from .. import _validate, training
 from . import style
 from .base import Panel
 from .controls import WIDE
@@ -92,13 +92,15 @@ class TrainingPanel(Panel):
         if name == "weight_decay":
             try:
                 value = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"weight_decay must be one of {_WEIGHT_DECAYS}, got {value!r}") from None
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"weight_decay must be one of {_WEIGHT_DECAYS}, got {_validate.short(value)}") from None
         if name == "step":
             try:
                 step = int(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"step must be an integer, got {value!r}") from None
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"step must be an integer, got {_validate.short(value)}") from None
+            if abs(step) > 10**9:
+                raise ValueError(f"step={_validate.short(value)} is outside the slider's range")
             # the slider moves in steps of 25: snap as the browser would
             return int(round(step / 25.0) * 25) if step == value else value
         return value
