@@ -57,7 +57,8 @@ typedef struct sv_kernels_f32 {
     void (*exp_scale)(const float *x, float *y, size_t n, float shift, float factor);
     /* Milakov & Gimelshein: running (max, sum of exp(x - max)) of the chunk */
     void (*online)(const float *x, size_t n, double *max, double *sum);
-    /* Dukhan & Ablavatski pass 1: sum of exp(x) = mant * 2^expo, and the chunk max */
+    /* Dukhan & Ablavatski pass 1: sum of exp(x) = mant * 2^expo, and the chunk max (when
+     * max is not NULL: the max costs an instruction per vector, softmax does not need it) */
     void (*extexp_sum)(const float *x, size_t n, double *mant, double *expo, float *max);
     /* Dukhan & Ablavatski pass 2: y = (p / mant) * 2^(k - expo) for exp(x) = p 2^k,
      * the quotient rounded correctly where it is representable (a dominating entry

@@ -221,7 +221,8 @@ static void PK(extexp_sum)(const T *x, size_t n, double *mant, double *expo, T *
     }
     *mant = Mt + Ct;
     *expo = Et;
-    *max_out = mx;
+    if (max_out)
+        *max_out = mx;
 }
 
 /* Dukhan & Ablavatski, second pass: y = (p / mant) 2^(k - expo).  A division, not a

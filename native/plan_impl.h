@@ -55,9 +55,12 @@ int FN(accumulate)(sv_state *st, int stage, const T *x, T *y, size_t n)
         merge_online(&st->max, &st->sum, a, b);
         return SV_OK;
     case SV_TWO_PASS:
-        k->extexp_sum(x, n, &a, &b, &mx);
+        /* softmax needs no max; log-softmax and logsumexp do (an exact 0 / log1p when one
+         * entry dominates), and tracking it costs one instruction per vector */
+        k->extexp_sum(x, n, &a, &b, st->op == SV_SOFTMAX ? NULL : &mx);
         merge_extexp(&st->mant, &st->expo, a, b);
-        st->max = max_of(st->max, (double)mx);
+        if (st->op != SV_SOFTMAX)
+            st->max = max_of(st->max, (double)mx);
         return SV_OK;
     default:
         if (stage == 0) {
@@ -104,12 +107,12 @@ int FN(finalize)(sv_state *st, const T *row, size_t n)
     m = st->max;
     if (st->algorithm == SV_TWO_PASS) {
         const double M = st->mant, E = st->expo;
-        regular = regular_extexp(M, E, SV_IS_F64) && isfinite(m);
+        regular = regular_extexp(M, E, SV_IS_F64) && (st->op == SV_SOFTMAX || isfinite(m));
         if (!regular)
             return SV_ESPECIAL;
         /* log(sum) = E ln2 + log(M); E * LN2_HI is exact, so it is split off first */
         lse0 = E * SV_LN2_HI + (E * SV_LN2_LO + log(M));
-        srel = exp(lse0 - m);
+        srel = st->op == SV_SOFTMAX ? HUGE_VAL : exp(lse0 - m);
         st->shift = E * SV_LN2_HI;
         st->scale = E * SV_LN2_LO + log(M);
     } else {

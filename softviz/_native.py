@@ -34,6 +34,7 @@ __all__ = [
     "ALGORITHM_CODES",
     "ISAS",
     "rows",
+    "one_row",
     "kernel_info",
     "select_isa",
     "extexp",
@@ -187,6 +188,14 @@ def rows(op: str, algorithm: str, x: np.ndarray, out: np.ndarray | None = None, 
         for r in range(nrows):
             _split_row(op, code, sfx, x[r], out, r, workers)
     return out
+
+
+def one_row(op: str, algorithm: str, x: np.ndarray, out: np.ndarray) -> None:
+    """``op`` of one C-contiguous row x into out (same shape and dtype): the shortest path."""
+    sfx = "f32" if x.dtype.char == "f" else "f64"
+    status = _ROW_FUNCTIONS[op, sfx](ALGORITHM_CODES[algorithm], _in(x), _out(out), 1, x.size)
+    if status:
+        _check(status, f"sv_{op}_{sfx}")
 
 
 def _pool(workers):

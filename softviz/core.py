@@ -85,7 +85,6 @@ def softmax(x: Any, axis: Axis = -1, *, algorithm: str = "two_pass", temperature
     algorithm : one of ``ALGORITHMS``
         Which kernel to run; all give the same result up to rounding.
     temperature : float
-        Finite and > 0.
         Finite and > 0.  However small, the result is the limit it should be (uniform
         over the largest entries): rows are shifted by their max before dividing when
         x / temperature would overflow.
@@ -99,6 +98,9 @@ def softmax(x: Any, axis: Axis = -1, *, algorithm: str = "two_pass", temperature
 
     Used in: notebooks/00_start_here.ipynb and every lesson.
     """
+    fast = _fast("softmax", x, axis, algorithm, temperature, workers, out)
+    if fast is not None:
+        return fast
     return _apply("softmax", x, axis, algorithm, temperature, workers, False, out)
 
 
@@ -110,6 +112,9 @@ def log_softmax(x: Any, axis: Axis = -1, *, algorithm: str = "two_pass", tempera
     precision gets exactly 0.  Used in: notebooks/01_overflow.ipynb,
     notebooks/06_two_pass.ipynb.
     """
+    fast = _fast("log_softmax", x, axis, algorithm, temperature, workers, out)
+    if fast is not None:
+        return fast
     return _apply("log_softmax", x, axis, algorithm, temperature, workers, False, out)
 
 
@@ -125,6 +130,39 @@ def logsumexp(x: Any, axis: Axis = -1, *, keepdims: bool = False, algorithm: str
     if not isinstance(keepdims, (bool, np.bool_)):
         raise TypeError(f"keepdims must be a bool, got {type(keepdims).__name__}")
     return _apply("logsumexp", x, axis, algorithm, 1.0, workers, bool(keepdims), None)
+
+
+_FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_ALGORITHM_SET = frozenset(ALGORITHMS)
+
+
+def _fast(op, x, axis, algorithm, temperature, workers, out):
+    """The most common call straight to the kernels, or None for the general path.
+
+    A 1-D C-contiguous float32/float64 array along its only axis, no temperature, one
+    worker, no output or an ``out`` that is safe to write directly: every check below is an
+    exact-type test, so any other argument (a bad one included) takes the general path,
+    which validates it.  This keeps a 2^16-element call within a few microseconds of the
+    kernel itself.
+    """
+    if not (x.__class__ is np.ndarray and x.ndim == 1 and axis.__class__ is int and axis in (-1, 0)
+            and algorithm.__class__ is str and algorithm in _ALGORITHM_SET
+            and temperature.__class__ in (float, int) and temperature == 1
+            and workers.__class__ is int and workers == 1
+            and x.dtype in _FAST_DTYPES and x.size and x.flags.c_contiguous and _native.AVAILABLE):
+        return None
+    if out is None:
+        out = np.empty(x.shape, x.dtype)
+    elif not (out.__class__ is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
+              and out.flags.c_contiguous and out.flags.writeable):
+        return None
+    elif out is x:
+        if algorithm == "three_pass_reload":
+            return None
+    elif np.may_share_memory(out, x):
+        return None
+    _native.one_row(op, algorithm, x, out)
+    return out
 
 
 def _apply(op, x, axis, algorithm, temperature, workers, keepdims, out):

@@ -1,8 +1,10 @@
-"""Tests of the benchmark's plumbing (softviz/bench.py).
+"""Tests of the benchmark package (softviz/bench/), module by module.
 
-They check structure, arithmetic and exit codes, never speed: timings on shared
-machines are noise, and the benchmark itself reports the speed targets.
+They check structure, arithmetic, the targets' logic and the CLI on tiny rows and
+made-up timings, never speed: timings on shared machines are noise, and the benchmark
+itself reports the speed targets.  Nothing here touches a row of 2^24 elements.
 """
+from __future__ import annotations
 
 import contextlib
 import io
@@ -11,42 +13,42 @@ import math
 
 import numpy as np
 import pytest
+import scipy.special
 
 import softviz
 from softviz import bench
+from softviz.bench import (cli, extras, isas, machine, numerical_error, probes, report, schema, speed, suite,
+                           targets, timing)
 
-SIZES = [2**10, 2**12]
-METHODS = list(softviz.ALGORITHMS) + ["numpy", "scipy"]
-
-
-def _run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = bench.main(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture(scope="module")
-def quick_json():
-    code, out, err = _run_main(["--quick", "--sizes", "10,12", "--repeats", "3", "--json"])
-    return code, out, err
-
-
-@pytest.fixture(scope="module")
-def result(quick_json):
-    return json.loads(quick_json[1])
+needs_native = pytest.mark.skipif(not softviz.native_available(), reason="the C core is not compiled")
+FAST = 0.001  # seconds per timing sample in these tests
 
 
 def _finite_positive(v):
     return isinstance(v, (int, float)) and math.isfinite(v) and v > 0
 
 
-# -- helpers ---------------------------------------------------------------
+@pytest.fixture
+def small_nms(monkeypatch):
+    monkeypatch.setattr(suite, "NMS_SIZES", (40, 80))
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    """A real run on rows of 2^8 and 2^10, both dtypes, with accuracy on short rows."""
+    mp = pytest.MonkeyPatch()
+    mp.setattr(suite, "NMS_SIZES", (40, 80))
+    mp.setattr(suite, "LONG_ROW_LENGTHS", (2**8,))
+    try:
+        return suite.run([2**8, 2**10], repeats=2, quick=True, progress=False, min_time=FAST)
+    finally:
+        mp.undo()
+
+
+# -- timing -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("values, expected", [
-    ([5], 5.0), ([3, 1, 2], 2.0), ([4, 1, 3, 2], 2.5), ([1.0, 1.0, 9.0], 1.0),
-    ((x for x in [2, 8]), 5.0),
-])
+    ([5], 5.0), ([3, 1, 2], 2.0), ([4, 1, 3, 2], 2.5), ([1.0, 1.0, 9.0], 1.0), ((x for x in [2, 8]), 5.0)])
 def test_median_known_lists(values, expected):
     assert bench.median(values) == expected
 
@@ -56,36 +58,73 @@ def test_median_empty_raises():
         bench.median([])
 
 
-def test_parse_sizes():
-    assert bench.parse_sizes("10,16,24") == [2**10, 2**16, 2**24]
-    assert bench.parse_sizes(" 12, 10 ,12") == [2**10, 2**12]
-    for bad in ("", "ten", "10,31", "-1"):
-        with pytest.raises(ValueError):
-            bench.parse_sizes(bad)
+def test_small_helpers():
+    assert timing.pow2_label(65536) == "2^16" and timing.pow2_label(1000) == "1000"
+    assert timing.ratio(3.0, 2.0) == 1.5 and timing.ratio(None, 2.0) is None and timing.ratio(1.0, 0) is None
+    assert timing.gbps(2e9, 2.0) == 1.0 and timing.gbps(1.0, None) is None
 
 
-def test_bad_sizes_is_a_usage_error():
-    with pytest.raises(SystemExit) as exc:
-        _run_main(["--sizes", "10,abc"])
-    assert exc.value.code == 2
+class FakeClock:
+    """A clock that only moves when a contender 'runs' for its made-up duration."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.calls = []
+
+    def __call__(self):
+        return self.now
+
+    def contender(self, name, seconds):
+        def fn():
+            self.calls.append(name)
+            self.now += seconds
+        return fn
 
 
-def test_default_and_quick_sizes():
-    assert bench.DEFAULT_SIZES == tuple(2**p for p in range(10, 25, 2))
-    assert bench.QUICK_SIZES == (2**10, 2**16, 2**20, 2**22, 2**24)
+def test_time_interleaved_medians_loops_and_round_robin():
+    clock = FakeClock()
+    # powers of two: the fake clock's sums are exact
+    got = timing.time_interleaved({"a": clock.contender("a", 2**-8), "b": clock.contender("b", 2**-4)},
+                                  repeats=3, min_time=2**-6, clock=clock)
+    assert got["a"].seconds == 2**-8 and got["b"].seconds == 2**-4
+    assert got["a"].loops == 4 and got["b"].loops == 1  # a sample lasts >= min_time
+    assert len(got["a"].samples) == 3 and got["a"].error is None
+    # warm-up: each called twice (untimed + calibration), then rounds a,b / b,a / a,b
+    assert clock.calls[:4] == ["a", "a", "b", "b"]
+    rounds = clock.calls[4:]
+    assert rounds == ["a"] * 4 + ["b"] + ["b"] + ["a"] * 4 + ["a"] * 4 + ["b"]
 
 
-def test_progress_rewrites_line_on_tty_and_prints_lines_otherwise():
-    class Stream(io.StringIO):
-        def __init__(self, tty):
-            super().__init__()
-            self._tty = tty
+def test_time_interleaved_reports_a_failing_contender_and_goes_on():
+    clock = FakeClock()
+    state = {"n": 0}
 
-        def isatty(self):
-            return self._tty
+    def flaky():
+        state["n"] += 1
+        clock.now += 0.03
+        if state["n"] > 3:
+            raise RuntimeError("boom")
 
+    got = timing.time_interleaved({"ok": clock.contender("ok", 0.03), "flaky": flaky,
+                                   "broken": lambda: 1 / 0}, repeats=4, clock=clock)
+    assert got["ok"].error is None and len(got["ok"].samples) == 4
+    assert got["flaky"].seconds is None and got["flaky"].error == "RuntimeError: boom"
+    assert len(got["flaky"].samples) == 1  # one round passed before it broke
+    assert got["broken"].error.startswith("ZeroDivisionError") and got["broken"].samples == []
+
+
+class Stream(io.StringIO):
+    def __init__(self, tty):
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self):
+        return self._tty
+
+
+def test_progress_on_tty_plain_stream_callback_and_disabled():
     tty = Stream(True)
-    p = bench._Progress(12, stream=tty)
+    p = bench.Progress(12, stream=tty)
     p.step("float32 two_pass N=2^20")
     p.step("x")
     p.close()
@@ -94,195 +133,491 @@ def test_progress_rewrites_line_on_tty_and_prints_lines_otherwise():
     assert "\r[ 2/12] x ..." in text and "\n" not in text
 
     plain = Stream(False)
-    p = bench._Progress(3, stream=plain)
+    p = bench.Progress(3, stream=plain)
     p.step("a")
     p.step("b")
     p.close()
     assert plain.getvalue() == "[1/3] a ...\n[2/3] b ...\n"
 
-
-# -- the --json document ---------------------------------------------------
-
-def test_json_is_the_only_stdout_and_exit_code_is_zero(quick_json, result):
-    code, out, err = quick_json
-    assert code == 0
-    assert out.strip().startswith("{") and out.strip().endswith("}")
-    assert "[" in err  # progress went to stderr
-    for key in ("machine", "config", "bandwidth", "throughput", "scaling",
-                "accuracy", "targets"):
-        assert key in result
+    calls, quiet = [], Stream(False)
+    p = bench.Progress(2, callback=lambda *a: calls.append(a), stream=quiet)
+    p.step("one")
+    p.close()
+    assert calls == [(1, 2, "one")] and quiet.getvalue() == ""
+    p = bench.Progress(2, enabled=False, stream=quiet)
+    p.step("silent")
+    assert p.done == 1 and quiet.getvalue() == ""
 
 
-def test_json_machine_shows_code_path(result):
-    m = result["machine"]
-    assert m["simd_path"] == softviz.kernels.simd_path()
-    assert m["native_available"] is softviz.native_available()
-    assert isinstance(m["build_info"], dict)
-    for key in ("platform", "cpu_model", "cpu_count", "numpy", "scipy"):
-        assert m[key]
+# -- machine ------------------------------------------------------------------------------
+
+def test_cache_sizes_from_sysfs(tmp_path):
+    for i, (level, kind, size) in enumerate([(1, "Data", "48K"), (1, "Instruction", "32K"),
+                                             (2, "Unified", "2048K"), (3, "Unified", "260M")]):
+        d = tmp_path / f"index{i}"
+        d.mkdir()
+        for key, value in (("level", level), ("type", kind), ("size", size)):
+            (d / key).write_text(f"{value}\n")
+    assert bench.cache_sizes(str(tmp_path)) == {"L1": 48 * 2**10, "L2": 2 * 2**20, "L3": 260 * 2**20}
 
 
-def test_json_throughput_complete_and_consistent(result):
-    rows = result["throughput"]
-    seen = {(r["dtype"], r["n"], r["method"]) for r in rows}
-    want = {(d, n, m) for d in ("float32", "float64") for n in SIZES for m in METHODS}
-    assert seen == want and len(rows) == len(want)
-    read = {b["dtype"]: b["gbps"] for b in result["bandwidth"] if b["probe"] == "read"}
+def test_cache_sizes_unknown_gives_none(tmp_path, monkeypatch):
+    monkeypatch.setattr(machine, "_sysconf_cache", lambda level: None)
+    monkeypatch.setattr(machine, "_sysctl_cache", lambda level: None)
+    assert bench.cache_sizes(str(tmp_path / "missing")) == {"L1": None, "L2": None, "L3": None}
+    monkeypatch.setattr(machine, "_sysconf_cache", lambda level: {"L2": 1 << 20}.get(level))
+    assert bench.cache_sizes(str(tmp_path / "missing")) == {"L1": None, "L2": 1 << 20, "L3": None}
+    monkeypatch.undo()
+    real = bench.cache_sizes()
+    assert set(real) == {"L1", "L2", "L3"}
+    assert all(v is None or (isinstance(v, int) and v > 0) for v in real.values())
+
+
+def test_cpu_model_and_machine_info(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Test CPU 9000\n")
+    assert machine.cpu_model(str(info)) == "Test CPU 9000"
+    assert machine.cpu_model(str(tmp_path / "missing"))  # falls back to platform, never empty
+    m = bench.machine_info()
+    assert m["kernel"] == softviz.kernel_info() and m["simd_path"] == softviz.kernels.simd_path()
+    assert m["native_available"] is softviz.native_available() and m["usable_cpus"] >= 1
+    assert machine.bytes_str(2**26) == "64 MiB" and machine.bytes_str(10) == "10 B"
+    assert machine.is_x86_64("AMD64") and not machine.is_x86_64("aarch64")
+
+
+# -- probes -------------------------------------------------------------------------------
+
+def test_passes_and_floor_formula():
+    assert probes.passes("two_pass") == (1, 1) and probes.passes("online") == (1, 1)
+    assert probes.passes("three_pass_recompute") == (2, 1)
+    assert probes.passes("three_pass_reload") == (1, 2)
+    assert bench.floor_seconds(1.0, 3.0) == 4.0
+    assert bench.floor_seconds(1.0, 3.0, "three_pass_recompute") == 5.0
+    assert bench.floor_seconds(1.0, 3.0, "three_pass_reload") == 7.0
+    assert bench.floor_seconds(None, 3.0) is None
+
+
+def test_probe_row_arithmetic():
+    t = timing.Timing
+    row = probes.probe_row("float64", 1000, t(1e-6, [1e-6], 1), t(3e-6, [3e-6], 1))
+    assert row["read_gbps"] == pytest.approx(8000 / 1e-6 / 1e9)
+    assert row["copy_gbps"] == pytest.approx(16000 / 3e-6 / 1e9)
+    assert row["floor_seconds"] == pytest.approx(4e-6) and row["floor_ns_per_element"] == pytest.approx(4.0)
+    assert row["error"] is None
+    bad = probes.probe_row("float32", 10, t(None, [], 0, "RuntimeError: x"), None)
+    assert bad["floor_seconds"] is None and "RuntimeError: x" in bad["error"]
+
+
+@needs_native
+def test_bandwidth_tiny():
+    rows = bench.bandwidth(256, repeats=1, min_time=FAST)
+    assert [r["dtype"] for r in rows] == ["float32", "float64"]
+    for r in rows:
+        assert r["error"] is None and _finite_positive(r["read_gbps"]) and _finite_positive(r["copy_gbps"])
+        assert r["floor_seconds"] == pytest.approx(r["read_seconds"] + r["copy_seconds"])
+
+
+# -- throughput ---------------------------------------------------------------------------
+
+def test_numpy_baseline_is_a_softmax():
+    x = speed.logits(100, np.float64, seed=3)
+    np.testing.assert_allclose(speed.numpy_stable_softmax(x), scipy.special.softmax(x), rtol=1e-12)
+
+
+def test_measure_group_rows_ratios_and_floor():
+    x = speed.logits(512, np.float32)
+    out = np.empty_like(x)
+    rows, probe = speed.measure_group(x, out, ["two_pass", "three_pass_recompute", "numpy"],
+                                           repeats=2, min_time=FAST)
+    keys = [(r["method"], r["output"]) for r in rows]
+    assert keys == [("two_pass", "out"), ("two_pass", "fresh"), ("three_pass_recompute", "out"),
+                    ("three_pass_recompute", "fresh"), ("numpy", "fresh")]
+    by = {k: r for k, r in zip(keys, rows)}
+    for r in rows:
+        assert r["error"] is None and _finite_positive(r["seconds"]) and len(r["samples"]) == 2
+        assert r["ns_per_element"] == pytest.approx(r["seconds"] / 512 * 1e9)
+        assert r["gbps"] == pytest.approx(512 * 4 / r["seconds"] / 1e9)
+        assert r["vs_numpy"] == pytest.approx(by["numpy", "fresh"]["seconds"] / r["seconds"])
+    fresh, out_row = by["two_pass", "fresh"], by["two_pass", "out"]
+    assert fresh["vs_recompute"] == pytest.approx(by["three_pass_recompute", "fresh"]["seconds"] / fresh["seconds"])
+    assert out_row["vs_recompute"] == pytest.approx(by["three_pass_recompute", "out"]["seconds"] / out_row["seconds"])
+    assert out_row["moved_gbps"] == pytest.approx(3 * out_row["gbps"]) and by["numpy", "fresh"]["moved_gbps"] is None
+    np.testing.assert_allclose(out, scipy.special.softmax(x), rtol=1e-5)  # out= was really written
+    if softviz.native_available():
+        assert probe["floor_seconds"] == pytest.approx(probe["read_seconds"] + probe["copy_seconds"])
+        assert out_row["vs_floor"] == pytest.approx(probe["floor_seconds"] / out_row["seconds"])
+
+
+def test_kernel_estimate_only_where_the_call_is_a_small_share():
+    rows = [{"dtype": "float32", "method": "two_pass", "output": "out", "n": 1016, "seconds": 3e-6},
+            {"dtype": "float32", "method": "two_pass", "output": "out", "n": 2**16, "seconds": 50e-6},
+            {"dtype": "float32", "method": "two_pass", "output": "fresh", "n": 2**16, "seconds": 60e-6}]
+    for r in rows:
+        r["kernel_ns_per_element"] = None
+    speed._add_kernel_estimate(rows, [{"dtype": "float32", "method": "two_pass", "seconds": 2e-6}])
+    assert rows[0]["kernel_ns_per_element"] is None  # the call is 2/3 of the time
+    assert rows[1]["kernel_ns_per_element"] == pytest.approx(48e-6 / (2**16 - 16) * 1e9)
+    assert rows[2]["kernel_ns_per_element"] is None  # fresh rows are not kernel times
+
+
+def test_throughput_tiny_structure():
+    got = bench.throughput([64, 256], ["float64"], methods=["online", "numpy"], fresh=False,
+                           repeats=1, min_time=FAST)
+    assert [(r["n"], r["method"], r["output"]) for r in got["rows"]] == [
+        (64, "online", "out"), (64, "numpy", "fresh"), (256, "online", "out"), (256, "numpy", "fresh")]
+    assert [p["n"] for p in got["probes"]] == [64, 256]
+    assert [(o["method"], o["n"]) for o in got["call_overhead"]] == [("online", 16)]
+
+
+# -- isas ---------------------------------------------------------------------------------
+
+@needs_native
+def test_isa_comparison_covers_every_supported_path_and_restores_the_choice():
+    before = softviz.kernel_info()
+    rows = bench.isa_comparison(512, repeats=1, min_time=FAST)
+    assert softviz.kernel_info() == before
+    assert [(r["isa"], r["method"]) for r in rows] == [
+        (i, a) for i in before["supported"] for a in isas.ISA_ALGORITHMS]
+    for r in rows:
+        assert r["error"] is None and r["output"] == "out" and r["n"] == 512
+        mate = next(m for m in rows if m["isa"] == r["isa"] and m["method"] == "three_pass_recompute")
+        assert r["vs_recompute"] == pytest.approx(mate["seconds"] / r["seconds"])
+        assert r["vs_floor"] == pytest.approx(r["floor_seconds"] / r["seconds"])
+
+
+@needs_native
+def test_forced_isa_restores_a_forced_choice_too():
+    with isas.forced_isa("portable"):
+        assert softviz.kernel_info()["isa"] == "portable"
+        with isas.forced_isa(softviz.kernel_info()["supported"][-1]):
+            pass
+        assert softviz.kernel_info()["isa"] == "portable"
+    assert softviz.kernel_info()["requested"] == ""
+    with pytest.raises(ValueError):
+        with isas.forced_isa("sse9"):
+            pass
+
+
+# -- accuracy -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1.0), (np.float32, 1000.0), (np.float64, 300.0)])
+def test_long_row_reference_agrees_with_mpmath(dtype, scale):
+    x = (scale * np.random.default_rng(7).standard_normal(200)).astype(dtype)
+    exact = softviz.reference.exact_softmax(x, digits=40)
+    ref = bench.long_row_reference(x)
+    keep = exact > 1e-300
+    assert np.max(np.abs(ref[keep] - exact[keep]) / exact[keep]) < 1e-15
+
+
+def test_long_row_reference_rejects_bad_rows():
+    for bad in ([], [[1.0, 2.0]], [1.0, np.nan], [np.inf, 0.0]):
+        with pytest.raises(ValueError):
+            bench.long_row_reference(np.array(bad, dtype=float))
+
+
+def test_accuracy_tiny_inputs_within_loose_bounds():
+    rows = bench.accuracy(dtypes=("float32", "float64"), scales=(1.0, 30.0), rows=2, length=16)
+    assert len(rows) == 2 * 2 * (len(softviz.ALGORITHMS) + 2)
     for r in rows:
         assert r["error"] is None, r
-        assert _finite_positive(r["seconds"]) and _finite_positive(r["gbps"])
-        assert len(r["samples"]) == 3 and r["loops"] >= 1
-        assert r["seconds"] == pytest.approx(bench.median(r["samples"]), rel=1e-12)
-        itemsize = np.dtype(r["dtype"]).itemsize
-        assert r["bytes"] == r["n"] * itemsize
-        assert r["gbps"] == pytest.approx(r["n"] * itemsize / r["seconds"] / 1e9, rel=1e-9)
-        group = {g["method"]: g for g in rows if g["dtype"] == r["dtype"] and g["n"] == r["n"]}
-        assert r["vs_numpy"] == pytest.approx(group["numpy"]["seconds"] / r["seconds"], rel=1e-9)
-        assert r["vs_recompute"] == pytest.approx(
-            group["three_pass_recompute"]["seconds"] / r["seconds"], rel=1e-9)
-        if read.get(r["dtype"]):
-            assert r["vs_read"] == pytest.approx(r["gbps"] / read[r["dtype"]], rel=1e-9)
-        if r["method"] in softviz.ALGORITHMS:
-            moved = softviz.kernels.memory_traffic(r["method"], r["n"], r["dtype"])["bytes"]
-            assert r["moved_gbps"] == pytest.approx(moved / r["seconds"] / 1e9, rel=1e-9)
-    assert all(r["vs_numpy"] == 1.0 for r in rows if r["method"] == "numpy")
+        assert r["n_compared"] + r["n_excluded"] == 32
+        assert 0 <= r["max_rel_error"] <= (1e-4 if r["dtype"] == "float32" else 1e-11), r
 
 
-def test_json_bandwidth(result):
-    probes = {(b["dtype"], b["probe"]) for b in result["bandwidth"]}
-    assert probes == {(d, p) for d in ("float32", "float64") for p in ("read", "copy")}
-    for b in result["bandwidth"]:
-        assert b["n"] == 2**24
-        factor = 1 if b["probe"] == "read" else 2
-        assert b["bytes"] == factor * b["n"] * np.dtype(b["dtype"]).itemsize
-        if softviz.native_available():
-            assert b["error"] is None
-            assert _finite_positive(b["gbps"])
-            assert b["gbps"] == pytest.approx(b["bytes"] / b["seconds"] / 1e9, rel=1e-9)
-        else:
-            assert b["gbps"] is None and b["error"]
+def test_accuracy_excludes_results_below_smallest_normal():
+    (r,) = bench.accuracy(algorithms=("two_pass",), dtypes=("float32",), scales=(1000.0,),
+                          rows=1, length=64, baselines=())
+    assert 1 <= r["n_compared"] < 64 and r["n_excluded"] == 64 - r["n_compared"]
 
 
-def test_json_scaling(result):
-    rows = result["scaling"]
-    assert {r["algorithm"] for r in rows} == set(softviz.ALGORITHMS)
-    for alg in softviz.ALGORITHMS:
-        mine = {r["workers"]: r for r in rows if r["algorithm"] == alg}
-        assert 1 in mine and 2 in mine
-        assert mine[1]["available"] and mine[1]["speedup"] == 1.0
-        for w, r in mine.items():
-            assert r["n"] == 2**24 and r["dtype"] == "float32"
-            if r["available"]:
-                assert _finite_positive(r["gbps"])
-                assert r["speedup"] == pytest.approx(mine[1]["seconds"] / r["seconds"], rel=1e-9)
-            else:
-                assert r["error"] and r["speedup"] is None
-
-
-def test_json_accuracy(result):
-    rows = result["accuracy"]
-    seen = {(r["dtype"], r["method"], r["scale"]) for r in rows}
-    assert seen == {(d, m, s) for d in ("float32", "float64") for m in METHODS
-                    for s in bench.SCALES}
+def test_long_row_accuracy_tiny():
+    rows = bench.long_row_accuracy([64, 128], ["float64"], scales=(1.0, 1000.0), algorithms=("two_pass",))
+    assert [(r["n"], r["scale"]) for r in rows] == [(64, 1.0), (64, 1000.0), (128, 1.0), (128, 1000.0)]
     for r in rows:
+        assert r["error"] is None and 0 <= r["max_rel_error"] < 1e-13
+        assert r["n_compared"] + r["n_excluded"] == r["n"]
+
+
+# -- extras -------------------------------------------------------------------------------
+
+def test_workers_scaling_tiny():
+    rows = bench.workers_scaling(1024, [1, 2], algorithms=("two_pass",), repeats=1, min_time=FAST)
+    assert [(r["algorithm"], r["workers"]) for r in rows] == [("two_pass", 1), ("two_pass", 2)]
+    assert rows[0]["speedup"] == 1.0
+    assert rows[1]["speedup"] == pytest.approx(rows[0]["seconds"] / rows[1]["seconds"])
+
+
+def test_panel_benchmark_times_every_registered_panel():
+    from softviz import panels
+
+    first = next(iter(panels.registry().values()))
+    doc = bench.panel_benchmark(moves=2, classes=[first])
+    assert doc["status"] == "ok" and doc["moves"] == 2
+    assert doc["targets_seconds"] == {"update": 0.030, "redraw": 0.150}
+    assert [r["panel"] for r in doc["results"]] == [first.__name__]
+    for r in doc["results"]:
         assert r["error"] is None, r
-        assert r["n_compared"] >= 1  # the largest element always has exact value >= 1/length
-        assert r["n_compared"] + r["n_excluded"] == r["rows"] * r["length"]
-        bound = 1e-4 if r["dtype"] == "float32" else 1e-11
-        assert 0 <= r["max_rel_error"] <= bound, r
-        assert 0 <= r["max_ulp_error"] < 1e4, r
+        assert _finite_positive(r["update_seconds"]) and _finite_positive(r["redraw_seconds"])
 
 
-def test_json_targets(result):
-    targets = result["targets"]
-    assert targets
-    names = " | ".join(t["name"] for t in targets)
-    assert "two_pass >= 4x numpy" in names and "1.15x three_pass_recompute" in names
-    assert "float64 N=2^24: two_pass >= 3x numpy" in names and "AVX2" in names
-    for t in targets:
-        assert isinstance(t["passed"], bool) and isinstance(t["applicable"], bool)
-        assert t["status"] == ("N/A" if not t["applicable"] else ("PASS" if t["passed"] else "FAIL"))
-    # --sizes 10,12 never reaches 2^24: the speed targets cannot be judged
-    assert all(not t["applicable"] for t in targets if t["kind"] == "speed")
-    # accuracy targets were measured, on the same numbers as the accuracy section
-    acc = [t for t in targets if t["kind"] == "accuracy"]
-    assert len(acc) == 2 * len(softviz.ALGORITHMS) and all(t["applicable"] for t in acc)
-    for t in acc:
-        dtype, alg = t["name"].split()[1:3]
-        alg = alg.rstrip(":")
-        worst = max(r["max_rel_error"] for r in result["accuracy"]
-                    if r["dtype"] == dtype and r["method"] == alg)
-        assert t["measured"] == worst
+def test_panel_benchmark_defaults_to_every_registered_panel(monkeypatch):
+    from softviz import panels
+
+    monkeypatch.setattr(extras, "_time_panel", lambda cls, moves: {"panel": cls.__name__, "moves": moves})
+    doc = bench.panel_benchmark(moves=5)
+    assert [r["panel"] for r in doc["results"]] == list(panels.registry())
+    assert bench.panel_benchmark(classes=[])["status"] == "no panels registered"
 
 
-# -- text output -------------------------------------------------------------
+def test_nms_benchmark_times_every_method_and_reports_growth():
+    from softviz import nms
 
-def test_text_output_shows_code_path_and_tables():
-    code, out, err = _run_main(["--quick", "--sizes", "10", "--repeats", "2",
-                                "--dtype", "float32", "--no-accuracy", "--panels"])
-    assert code == 0
-    assert "SIMD path" in out and softviz.kernels.simd_path() in out
-    assert "N     method" in out and "GB/s" in out and "x numpy" in out and "x recomp" in out
-    for alg in softviz.ALGORITHMS:
-        assert alg in out
-    assert "Panels: median set() over 30 moves" in out
-    assert "SoftmaxBarsPanel" in out and "<= 30 ms" in out and "<= 150 ms" in out
-    assert "panel SoftmaxBarsPanel: median set() compute + artist update <= 30 ms" in out
-    assert "Soft-NMS (softviz.nms.soft_nms, numpy)" in out and "soft_nms gaussian: time grows" in out
-    assert "Targets" in out and "accuracy not run" in out
-    assert "[float64]" not in out
-    assert "2^10" in out and "] " in err  # progress lines on stderr, not stdout
-    assert "] float32" not in out
+    got = bench.nms_benchmark(sizes=(40, 80), repeats=1)
+    assert got["sizes"] == [40, 80]
+    assert [(r["method"], r["n"]) for r in got["results"]] == [(m, n) for m in nms.METHODS for n in (40, 80)]
+    times = {(r["method"], r["n"]): r["seconds"] for r in got["results"]}
+    for m in nms.METHODS:
+        assert got["exponent"][m] == pytest.approx(math.log2(times[m, 80] / times[m, 40]))
+    assert all(0 < r["kept"] <= r["n"] for r in got["results"])
 
 
-# -- targets logic and --check, on made-up numbers ---------------------------
+# -- targets, on made-up results ----------------------------------------------------------
 
-def _fake_result(native=True, machine="x86_64", simd="x86-64-v3 (AVX2+FMA) clone",
-                 f32_numpy=5.0, f32_recompute=1.3, f64_numpy=3.5, err32=5e-7, err64=1e-15):
+N24, N16 = 2**24, 2**16
+
+
+def _tp_row(dtype, n, output, vs_numpy=None, vs_recompute=None, seconds=0.01, method="two_pass", **kw):
+    return {"method": method, "dtype": dtype, "n": n, "output": output, "seconds": seconds,
+            "ns_per_element": seconds / n * 1e9, "vs_numpy": vs_numpy, "vs_recompute": vs_recompute,
+            "error": None, **kw}
+
+
+def _fake_result(native=True, arch="x86_64", isa="avx512", supported=("portable", "avx2", "avx512"),
+                 requested="", f32_numpy=3.0, f32_recompute=1.3, f32_fresh_numpy=2.0, floor_ratio=1.10,
+                 api_ns=0.35, f64_numpy=2.5, f64_recompute=1.25, avx2_recompute=1.2,
+                 err32=5e-7, err64=1e-15, longest=N24):
     algs = list(softviz.ALGORITHMS)
-    tp = []
-    for dtype, vs_np in (("float32", f32_numpy), ("float64", f64_numpy)):
-        tp.append({"method": "two_pass", "dtype": dtype, "n": 2**24, "seconds": 0.01,
-                   "vs_numpy": vs_np, "vs_recompute": f32_recompute if dtype == "float32" else 1.2,
-                   "error": None})
-    acc = [{"method": a, "dtype": d, "scale": 1.0,
-            "max_rel_error": err32 if d == "float32" else err64, "error": None}
+    t2 = 0.01
+    rows = [_tp_row("float32", N24, "out", f32_numpy, f32_recompute, t2),
+            _tp_row("float32", N24, "fresh", f32_fresh_numpy, 1.0),
+            _tp_row("float32", N16, "out", 5.0, 1.0, api_ns * N16 * 1e-9, kernel_ns_per_element=0.3),
+            _tp_row("float64", N24, "out", f64_numpy, f64_recompute)]
+    probes_ = [{"dtype": "float32", "n": N24, "floor_seconds": t2 / floor_ratio,
+                "floor_ns_per_element": t2 / floor_ratio / N24 * 1e9, "error": None}]
+    isa_rows = [_tp_row("float32", N24, "out", None, avx2_recompute, isa="avx2")] if "avx2" in supported else []
+    # the other algorithms stay well inside their own bounds (1e-5, 1e-13)
+    errs = {("float32", "two_pass"): err32, ("float64", "two_pass"): err64}
+    acc = [{"method": a, "dtype": d, "scale": 1.0, "max_rel_error": errs.get((d, a), 1e-15), "error": None}
            for a in algs for d in ("float32", "float64")]
-    return {"machine": {"native_available": native, "machine": machine, "simd_path": simd},
-            "config": {"algorithms": algs}, "throughput": tp, "accuracy": acc,
-            "bandwidth": [], "scaling": [], "panels": None}
+    long_rows = [{**r, "n": longest} for r in acc]
+    return {"machine": {"native_available": native, "machine": arch,
+                        "kernel": {"isa": isa, "supported": list(supported), "requested": requested}},
+            "config": {"algorithms": algs}, "throughput": {"rows": rows, "probes": probes_},
+            "isas": isa_rows, "accuracy": acc, "long_row_accuracy": long_rows, "panels": None, "nms": None}
 
 
-def _status(targets):
-    return {t["name"]: t["status"] for t in targets}
+def _status(result):
+    return {t["name"]: t["status"] for t in bench.evaluate_targets(result)}
 
 
-def test_targets_pass_and_fail_on_the_numbers():
-    ok = bench.evaluate_targets(_fake_result())
-    assert all(t["status"] == "PASS" for t in ok), _status(ok)
-
-    bad = _status(bench.evaluate_targets(_fake_result(f32_numpy=3.9, f32_recompute=1.1,
-                                                      f64_numpy=2.9, err64=2e-13)))
-    assert bad["float32 N=2^24: two_pass >= 4x numpy stable softmax"] == "FAIL"
-    assert bad["float32 N=2^24: two_pass >= 1.15x three_pass_recompute"] == "FAIL"
-    assert bad["float64 N=2^24: two_pass >= 3x numpy stable softmax"] == "FAIL"
-    assert all(v == "FAIL" for k, v in bad.items() if k.startswith("accuracy float64"))
-
-    # 5e-6 meets the 1e-5 bound of the three-pass/online algorithms but not two_pass's 1e-6
-    mid = _status(bench.evaluate_targets(_fake_result(err32=5e-6)))
-    assert mid["accuracy float32 two_pass: max rel err <= 1e-06"] == "FAIL"
-    assert mid["accuracy float32 online: max rel err <= 1e-05"] == "PASS"
+F32_NUMPY = "float32 N=2^24 out=: two_pass >= 2.8x numpy stable softmax"
+F32_RECOMP = "float32 N=2^24 out=: two_pass >= 1.25x three_pass_recompute"
+FLOOR = "float32 N=2^24 out=: two_pass time <= 1.15 x memory floor (one read pass + one copy pass)"
+FRESH = "float32 N=2^24 fresh output: two_pass >= 1.8x numpy stable softmax"
+KERNEL = "float32 N=2^16 out=: two_pass kernel ns/element (API time minus call overhead)"
+API = "float32 N=2^16 out=: two_pass through the Python API <= 0.4 ns/element"
+F64_NUMPY = "float64 N=2^24 out=: two_pass >= 2.3x numpy stable softmax"
+F64_RECOMP = "float64 N=2^24 out=: two_pass >= 1.2x three_pass_recompute"
+AVX2 = "AVX2 path (forced), float32 N=2^24 out=: two_pass >= 1.15x three_pass_recompute"
+ACC32 = "accuracy float32 two_pass: max rel err <= 1e-06 (scales 1..1000, rows to 2^24)"
+ACC64 = "accuracy float64 two_pass: max rel err <= 1e-13 (scales 1..1000, rows to 2^24)"
+BUILD = "x86-64: the kernels in use are the best this CPU supports"
 
 
-def test_targets_without_native_core_fail_and_avx2_only_on_x86():
-    t = bench.evaluate_targets(_fake_result(native=False))
-    assert all(x["status"] == "FAIL" for x in t if x["applicable"])
-    assert all("native" in x["note"] for x in t if x["applicable"])
+def test_targets_all_pass_on_good_numbers():
+    got = bench.evaluate_targets(_fake_result())
+    assert {t["status"] for t in got if t["name"] != KERNEL} == {"PASS"}, got
+    info = next(t for t in got if t["name"] == KERNEL)
+    assert info["status"] == "INFO" and not info["applicable"] and info["measured"] == 0.3
+    assert "0.323" in info["note"] and "another machine" in info["note"]
+    assert targets.failed(got) == []
 
-    arm = _status(bench.evaluate_targets(_fake_result(machine="aarch64", simd="default")))
-    assert arm["default build uses AVX2 (x86-64)"] == "N/A"
-    x86 = _status(bench.evaluate_targets(_fake_result(simd="default (baseline SSE2)")))
-    assert x86["default build uses AVX2 (x86-64)"] == "FAIL"
+
+@pytest.mark.parametrize("change, name", [
+    ({"f32_numpy": 2.79}, F32_NUMPY), ({"f32_recompute": 1.24}, F32_RECOMP), ({"floor_ratio": 1.16}, FLOOR),
+    ({"f32_fresh_numpy": 1.79}, FRESH), ({"api_ns": 0.41}, API), ({"f64_numpy": 2.29}, F64_NUMPY),
+    ({"f64_recompute": 1.19}, F64_RECOMP), ({"avx2_recompute": 1.14}, AVX2), ({"err32": 1.01e-6}, ACC32),
+    ({"err64": 1.01e-13}, ACC64), ({"isa": "avx2"}, BUILD),
+])
+def test_each_target_fails_just_past_its_threshold(change, name):
+    status = _status(_fake_result(**change))
+    assert status[name] == "FAIL"
+    assert [k for k, v in status.items() if v == "FAIL"] == [name]
+
+
+def test_floor_target_formula_is_time_over_floor():
+    at = next(t for t in bench.evaluate_targets(_fake_result(floor_ratio=1.15)) if t["name"] == FLOOR)
+    assert at["status"] == "PASS" and at["measured"] == pytest.approx(1.15) and at["threshold"] == 1.15
+
+
+def test_targets_not_measured_are_na():
+    fake = _fake_result(longest=2**12)
+    fake["throughput"] = {"rows": [], "probes": []}
+    fake["isas"] = []
+    status = _status(fake)
+    for name in (F32_NUMPY, F32_RECOMP, FLOOR, FRESH, API, F64_NUMPY, F64_RECOMP, AVX2, ACC32, ACC64):
+        assert status[name] == "N/A", name
+    assert status["accuracy float32 online: max rel err <= 1e-05 (scales 1..1000, rows to 2^24)"] == "PASS"
+    notes = {t["name"]: t["note"] for t in bench.evaluate_targets(fake)}
+    assert "needs 2^24" in notes[ACC32] and "not measured" in notes[F32_NUMPY]
+    fake["accuracy"] = fake["long_row_accuracy"] = None
+    assert _status(fake)[ACC64] == "N/A"
+
+
+def test_avx2_and_build_targets_follow_the_machine():
+    no_avx2 = bench.evaluate_targets(_fake_result(supported=("portable",), isa="portable"))
+    avx2 = next(t for t in no_avx2 if t["name"] == AVX2)
+    assert avx2["status"] == "N/A" and "no AVX2" in avx2["note"]
+    assert _status(_fake_result(supported=("portable",), isa="portable"))[BUILD] == "PASS"
+    assert _status(_fake_result(isa="portable", requested="portable"))[BUILD] == "N/A"
+    assert _status(_fake_result(arch="aarch64", supported=("portable",), isa="portable"))[BUILD] == "N/A"
+
+
+def test_targets_without_native_core_fail_but_panels_and_nms_are_judged():
+    fake = _fake_result(native=False)
+    fake["panels"] = {"results": [
+        {"panel": "Fast", "update_seconds": 0.001, "redraw_seconds": 0.05, "error": None},
+        {"panel": "Broken", "update_seconds": None, "redraw_seconds": None, "error": "ValueError: x"}]}
+    fake["nms"] = {"exponent": {"hard": 1.1, "gaussian": 2.9}}
+    got = bench.evaluate_targets(fake)
+    core = [t for t in got if t["kind"] not in ("panel", "nms") and t["applicable"]]
+    assert core and all(t["status"] == "FAIL" and "native" in t["note"] for t in core)
+    status = {t["name"]: t["status"] for t in got}
+    assert status["panel Fast: median set() compute + artist update <= 30 ms"] == "PASS"
+    assert status["panel Broken: median set() incl. full Agg redraw <= 150 ms"] == "FAIL"
+    assert status["soft_nms hard: time grows at most ~N^2 (exponent <= 2.3)"] == "PASS"
+    assert status["soft_nms gaussian: time grows at most ~N^2 (exponent <= 2.3)"] == "FAIL"
+
+
+# -- the run, its JSON and its report -------------------------------------------------------
+
+def test_run_result_matches_the_schema(tiny_run):
+    doc = json.loads(json.dumps(bench.json_safe(tiny_run), allow_nan=False))
+    assert bench.validate(doc) == []
+    assert doc["schema"] == bench.SCHEMA and doc["machine"]["kernel"] == softviz.kernel_info()
+    want = {(d, n, m, o) for d in ("float32", "float64") for n in (2**8, 2**10)
+            for m in softviz.ALGORITHMS for o in ("out", "fresh")}
+    want |= {(d, n, b, "fresh") for d in ("float32", "float64") for n in (2**8, 2**10) for b in ("numpy", "scipy")}
+    assert {(r["dtype"], r["n"], r["method"], r["output"]) for r in doc["throughput"]["rows"]} == want
+    assert {(p["dtype"], p["n"]) for p in doc["throughput"]["probes"]} == {
+        (d, n) for d in ("float32", "float64") for n in (2**8, 2**10)}
+    assert {r["n"] for r in doc["long_row_accuracy"]} == {2**8, 2**10}
+    assert {(r["workers"], r["n"]) for r in doc["scaling"]} >= {(1, 2**10), (2, 2**10)}
+    assert doc["config"]["accuracy"]["long_row_lengths"] == [2**8, 2**10]
+
+
+def test_validate_finds_departures():
+    assert bench.validate([]) == ["the document is not a JSON object"]
+    assert "targets missing or not <class 'list'>" in bench.validate({"schema": bench.SCHEMA})
+    doc = json.loads(json.dumps(bench.json_safe(_minimal_doc())))
+    assert bench.validate(doc) == []
+    doc["targets"][0]["status"] = "MAYBE"
+    del doc["throughput"]["probes"][0]["floor_seconds"]
+    doc["schema"] = "softviz.bench/1"
+    problems = " | ".join(bench.validate(doc))
+    assert "MAYBE" in problems and "floor_seconds" in problems and "softviz.bench/1" in problems
+
+
+def _minimal_doc():
+    row = {k: None for k in schema._ROW}
+    probe = {k: None for k in schema._PROBE}
+    target = {k: None for k in schema._TARGET} | {"status": "PASS"}
+    return {"schema": bench.SCHEMA, "note": "", "created": "2026-01-01T00:00:00+00:00", "elapsed_seconds": 1.0,
+            "machine": {k: None for k in schema._MACHINE}, "config": {},
+            "throughput": {"rows": [row], "probes": [probe]}, "isas": [], "scaling": [], "nms": {},
+            "targets": [target]}
+
+
+def test_json_safe_removes_nan_and_numpy_scalars():
+    doc = bench.json_safe({"a": [math.nan, 1.0, math.inf], "b": np.float32(2.5), 3: (np.int64(4),)})
+    assert doc == {"a": [None, 1.0, None], "b": 2.5, "3": [4]}
+    json.dumps(doc, allow_nan=False)
+
+
+def test_report_names_cpu_and_kernel_path_and_has_every_table(tiny_run):
+    text = bench.format_report(tiny_run)
+    m = tiny_run["machine"]
+    assert m["cpu_model"] in text and f"kernel path    {m['kernel']['isa']}: {m['simd_path']}" in text
+    assert "[float32] memory probes" in text and "[float64] softmax of one row" in text
+    heads = [line.split() for line in text.splitlines() if line.startswith("N ") and "out=" in line]
+    assert heads and heads[0] == ["N", "method", "out=", "fresh", "kernel", "x", "numpy", "fresh", "x", "np",
+                                  "x", "recomp", "floor/t"]
+    for alg in softviz.ALGORITHMS:
+        assert alg in text
+    assert "Long rows: one row per N" in text and "Short rows: 5 rows x 256" in text
+    assert "Targets ('x' = speed ratio" in text and "applicable targets pass" in text
+    if softviz.native_available():
+        assert "Kernels per instruction set" in text
+
+
+def test_report_table_alignment():
+    text = report.table(["a", "num"], [["x", "1.5"], [], ["long", "10.25"]])
+    assert text.splitlines() == ["a       num", "----  -----", "x       1.5", "", "long  10.25"]
+
+
+def test_reference_result_ships_and_matches_the_schema():
+    ref = bench.reference_result()
+    assert bench.validate(ref) == []
+    assert ref["machine"]["cpu_model"] and ref["machine"]["kernel"]["isa"] and ref["created"]
+    assert 2**24 in ref["config"]["sizes"] and ref["config"]["dtypes"] == ["float32", "float64"]
+    assert ref["note"]  # says where and when it was measured
+    assert any(t["kind"] == "floor" for t in ref["targets"])
+
+
+# -- suite and CLI --------------------------------------------------------------------------
+
+def test_sizes():
+    assert bench.parse_sizes("10,16,24") == [2**10, 2**16, 2**24]
+    assert bench.parse_sizes(" 12, 10 ,12") == [2**10, 2**12]
+    for bad in ("", "ten", "10,31", "-1"):
+        with pytest.raises(ValueError):
+            bench.parse_sizes(bad)
+    assert bench.DEFAULT_SIZES == tuple(2**p for p in range(10, 25, 2))
+    assert bench.QUICK_SIZES == (2**10, 2**16, 2**20, 2**22, 2**24)
+    assert suite.long_row_lengths([2**10, 2**12]) == [2**10, 2**12]
+    assert suite.long_row_lengths(bench.DEFAULT_SIZES) == [2**10, 2**16, 2**20, 2**24]
+
+
+def _run_main(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = bench.main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_quick_json(small_nms):
+    code, out, err = _run_main(["--quick", "--no-accuracy", "--sizes", "10,12", "--json", "--repeats", "1"])
+    assert code == 0
+    doc = json.loads(out)  # stdout holds the JSON document and nothing else
+    assert bench.validate(doc) == [] and doc["accuracy"] is None and doc["config"]["sizes"] == [2**10, 2**12]
+    assert "] float32 N=2^10" in err  # progress went to stderr
+
+
+@needs_native
+def test_cli_text_with_forced_isa_and_restores_it(small_nms):
+    before = softviz.kernel_info()
+    code, out, _ = _run_main(["--sizes", "10", "--dtype", "float32", "--no-accuracy", "--repeats", "1",
+                              "--isa", "portable", "--note", "ci"])
+    assert code == 0 and softviz.kernel_info() == before
+    assert "kernel path    portable:" in out and "forced by SOFTVIZ_ISA=portable" in out and "(ci)" in out
+    assert "[float64]" not in out and "N/A   float32 N=2^24 out=" in out
+
+
+def test_cli_usage_errors():
+    for argv in (["--sizes", "10,abc"], ["--repeats", "0"], ["--isa", "sse9"]):
+        with pytest.raises(SystemExit) as exc:
+            _run_main(argv)
+        assert exc.value.code == 2
 
 
 def test_check_flag_sets_exit_code(monkeypatch):
@@ -293,103 +628,24 @@ def test_check_flag_sets_exit_code(monkeypatch):
         r["targets"] = bench.evaluate_targets(r)
         return r
 
-    monkeypatch.setattr(bench, "run", fake_run)
-    monkeypatch.setattr(bench, "format_report", lambda r: "report")
-    assert _run_main(["--json"])[0] == 0          # a benchmark reports ...
+    monkeypatch.setattr(cli, "run", fake_run)
+    assert _run_main(["--json"])[0] == 0  # a benchmark reports ...
     assert _run_main(["--check", "--json"])[0] == 1  # ... unless asked to judge
     fake["value"] = _fake_result()
-    assert _run_main(["--check"])[0] == 0
+    assert _run_main(["--check", "--json"])[0] == 0
 
 
-def test_json_never_contains_nan():
-    doc = bench._json_safe({"a": [math.nan, 1.0, math.inf], "b": np.float32(2.5)})
-    assert doc == {"a": [None, 1.0, None], "b": 2.5}
-    json.dumps(doc, allow_nan=False)
+def test_a_run_result_reads_as_a_sweep(tiny_run):
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
 
-
-# -- the library functions on tiny inputs --------------------------------------
-
-def test_accuracy_tiny_inputs_within_loose_bounds():
-    rows = bench.accuracy(dtypes=("float32", "float64"), scales=(1.0, 30.0), rows=2, length=16)
-    assert len(rows) == 2 * 2 * len(METHODS)
-    for r in rows:
-        assert r["error"] is None, r
-        assert r["n_compared"] + r["n_excluded"] == 32
-        bound = 1e-4 if r["dtype"] == "float32" else 1e-11
-        assert 0 <= r["max_rel_error"] <= bound, r
-        assert 0 <= r["max_ulp_error"] < 1e4, r
-
-
-def test_accuracy_excludes_results_below_smallest_normal():
-    # scale 1000: most of a row underflows, only elements >= tiny are compared
-    (r,) = bench.accuracy(algorithms=("two_pass",), dtypes=("float32",), scales=(1000.0,),
-                          rows=1, length=64, baselines=())
-    assert 1 <= r["n_compared"] < 64 and r["n_excluded"] == 64 - r["n_compared"]
-
-
-def test_throughput_tiny_with_read_bandwidth():
-    rows = bench.throughput(sizes=[256], dtypes=["float64"], methods=["two_pass", "numpy"],
-                            repeats=2, read_gbps={"float64": 10.0})
-    by = {r["method"]: r for r in rows}
-    assert set(by) == {"two_pass", "numpy"}
-    assert by["two_pass"]["vs_read"] == pytest.approx(by["two_pass"]["gbps"] / 10.0)
-    assert by["numpy"]["vs_recompute"] is None  # recompute was not measured
-
-
-# -- --panels ------------------------------------------------------------------
-
-def test_panel_benchmark_times_every_registered_panel():
-    from softviz import panels
-
-    doc = bench.panel_benchmark(moves=4)
-    assert doc["status"] == "ok" and doc["moves"] == 4
-    assert doc["targets_seconds"] == {"update": 0.030, "redraw": 0.150}
-    assert [r["panel"] for r in doc["results"]] == list(panels.registry())
-    for r in doc["results"]:
-        assert r["error"] is None, r
-        assert isinstance(r["control"], str) and r["moves"] == 4
-        assert _finite_positive(r["update_seconds"]) and _finite_positive(r["redraw_seconds"])
-        # the redraw column includes the same set() plus a full Agg draw
-        assert r["redraw_seconds"] > r["update_seconds"]
-
-
-def test_panel_targets_judged_even_without_native_core():
-    fake = _fake_result(native=False)
-    fake["panels"] = {"results": [
-        {"panel": "Fast", "update_seconds": 0.001, "redraw_seconds": 0.05, "error": None},
-        {"panel": "Slow", "update_seconds": 0.040, "redraw_seconds": 0.20, "error": None},
-        {"panel": "Broken", "update_seconds": None, "redraw_seconds": None, "error": "ValueError: x"},
-    ]}
-    got = {t["name"]: t for t in bench.evaluate_targets(fake) if t["kind"] == "panel"}
-    status = {k: v["status"] for k, v in got.items()}
-    assert status == {
-        "panel Fast: median set() compute + artist update <= 30 ms": "PASS",
-        "panel Fast: median set() incl. full Agg redraw <= 150 ms": "PASS",
-        "panel Slow: median set() compute + artist update <= 30 ms": "FAIL",
-        "panel Slow: median set() incl. full Agg redraw <= 150 ms": "FAIL",
-        "panel Broken: median set() compute + artist update <= 30 ms": "FAIL",
-        "panel Broken: median set() incl. full Agg redraw <= 150 ms": "FAIL",
-    }
-    assert got["panel Broken: median set() incl. full Agg redraw <= 150 ms"]["note"] == "ValueError: x"
-
-
-def test_nms_benchmark_times_every_method_and_reports_growth():
-    from softviz import nms
-
-    got = bench.nms_benchmark(sizes=(40, 80), repeats=1)
-    assert got["sizes"] == [40, 80]
-    assert [(r["method"], r["n"]) for r in got["results"]] == [
-        (m, n) for m in nms.METHODS for n in (40, 80)]
-    for r in got["results"]:
-        assert r["seconds"] > 0 and 0 < r["kept"] <= r["n"]
-    times = {(r["method"], r["n"]): r["seconds"] for r in got["results"]}
-    for m in nms.METHODS:
-        assert got["exponent"][m] == pytest.approx(math.log2(times[m, 80] / times[m, 40]))
-
-
-def test_nms_targets_judged_on_the_exponent_even_without_native_core():
-    fake = _fake_result(native=False)
-    fake["nms"] = {"exponent": {"hard": 1.1, "gaussian": 2.9}}
-    got = {t["name"]: t["status"] for t in bench.evaluate_targets(fake) if t["kind"] == "nms"}
-    assert got == {"soft_nms hard: time grows at most ~N^2 (exponent <= 2.3)": "PASS",
-                   "soft_nms gaussian: time grows at most ~N^2 (exponent <= 2.3)": "FAIL"}
+    sw = bench.as_sweep(tiny_run, "float64")
+    assert sw["dtype"] == "float64" and sw["sizes"] == [2**8, 2**10]
+    assert {(r["method"], r["output"]) for r in sw["rows"]} == {
+        (a, "out") for a in softviz.ALGORITHMS} | {("numpy", "fresh"), ("scipy", "fresh")}
+    assert [p["n"] for p in sw["probes"]] == [2**8, 2**10] and sw["workers"] is None  # scaling ran in float32
+    assert "N = 2^10" in bench.verdict(sw)
+    bench.plot_sweep(sw, fig=Figure())
+    with pytest.raises(ValueError):
+        bench.as_sweep({**tiny_run, "config": {**tiny_run["config"], "dtypes": ["float32"]}}, "float64")

@@ -23,6 +23,7 @@ import pytest
 
 import softviz
 from softviz import bench, kernels
+from softviz.bench.live import full_sizes
 from softviz.exercises import check_online_merge
 from softviz.panels import StepThroughPanel, style
 from softviz.panels.base import offscreen
@@ -227,37 +228,16 @@ def test_c_accumulators_independent_values():
 
 
 # -- the notebook's benchmark pieces (structure, never speed) ------------------------------
-
-def test_cache_sizes_from_sysfs(tmp_path):
-    for i, (level, kind, size) in enumerate([(1, "Data", "48K"), (1, "Instruction", "32K"),
-                                             (2, "Unified", "2048K"), (3, "Unified", "260M")]):
-        d = tmp_path / f"index{i}"
-        d.mkdir()
-        (d / "level").write_text(f"{level}\n")
-        (d / "type").write_text(f"{kind}\n")
-        (d / "size").write_text(f"{size}\n")
-    assert bench.cache_sizes(str(tmp_path)) == {"L1": 48 * 2**10, "L2": 2 * 2**20, "L3": 260 * 2**20}
-
-
-def test_cache_sizes_unknown_gives_none(tmp_path, monkeypatch):
-    monkeypatch.setattr(bench, "_sysconf_cache", lambda level: None)
-    monkeypatch.setattr(bench, "_sysctl_cache", lambda level: None)
-    assert bench.cache_sizes(str(tmp_path / "missing")) == {"L1": None, "L2": None, "L3": None}
-    monkeypatch.setattr(bench, "_sysconf_cache", lambda level: {"L2": 1 << 20}.get(level))
-    assert bench.cache_sizes(str(tmp_path / "missing")) == {"L1": None, "L2": 1 << 20, "L3": None}
-    real = bench.cache_sizes()
-    assert set(real) == {"L1", "L2", "L3"}
-    assert all(v is None or (isinstance(v, int) and v > 0) for v in real.values())
-
+# (cache_sizes and the rest of softviz.bench are tested in tests/test_bench.py)
 
 def test_sweep_structure_and_progress():
     calls = []
     r = bench.sweep(sizes=[2**8, 2**10], methods=["two_pass", "numpy"], repeats=1, workers=False,
                     progress=lambda done, total, label: calls.append((done, total, label)))
     assert r["sizes"] == [2**8, 2**10] and r["dtype"] == "float32" and r["workers"] is None
-    assert [c[0] for c in calls] == list(range(1, 7)) and {c[1] for c in calls} == {6}
-    assert {(row["method"], row["n"]) for row in r["rows"]} == {
-        (m, n) for m in ("two_pass", "numpy") for n in (2**8, 2**10)}
+    assert [c[:2] for c in calls] == [(1, 2), (2, 2)] and "N=2^10" in calls[1][2]
+    assert {(row["method"], row["n"], row["output"]) for row in r["rows"]} == {
+        ("two_pass", n, "out") for n in (2**8, 2**10)} | {("numpy", n, "fresh") for n in (2**8, 2**10)}
     for row in r["rows"]:
         assert row["error"] is None and row["seconds"] > 0
         assert row["gbps"] == pytest.approx(row["n"] * 4 / row["seconds"] / 1e9)
@@ -265,36 +245,49 @@ def test_sweep_structure_and_progress():
             assert row["moved_gbps"] == pytest.approx(3 * row["gbps"])
         else:
             assert row["moved_gbps"] is None
-    assert [x["n"] for x in r["read"]] == [2**8, 2**10] and all(x["gbps"] > 0 for x in r["read"])
+    assert [p["n"] for p in r["probes"]] == [2**8, 2**10]
+    if softviz.native_available():
+        assert all(p["floor_seconds"] == pytest.approx(p["read_seconds"] + p["copy_seconds"]) for p in r["probes"])
     with pytest.raises(ValueError):
         bench.sweep(dtype="int32", sizes=[8])
 
 
-def test_sweep_workers_rows_and_full_sizes():
+def test_sweep_workers_rows_and_full_sizes(monkeypatch):
+    seen = {}
+
+    def fake_scaling(n, workers, **kw):  # the real one runs a 2^24 row: structure only here
+        seen.update(n=n, workers=workers, **kw)
+        return [{"algorithm": a, "workers": w, "n": n} for a in kw["algorithms"] for w in workers]
+
+    monkeypatch.setattr("softviz.bench.live.workers_scaling", fake_scaling)
     r = bench.sweep(sizes=[2**10], methods=["online"], repeats=1, workers=True, dtype="float64")
     assert {row["algorithm"] for row in r["workers"]} == {"two_pass", "online"}
-    assert {row["workers"] for row in r["workers"]} >= {1, 2}
-    assert all(row["n"] >= 2**24 for row in r["workers"])
+    assert seen["n"] >= 2**24 and {1, 2} <= set(seen["workers"]) and seen["dtype"] == "float64"
     # the full mode goes until x and y together are twice the largest cache (capped)
-    sizes = bench._full_sizes({"L1": 2**15, "L2": 2**21, "L3": 2**28}, 4)
+    sizes = full_sizes({"L1": 2**15, "L2": 2**21, "L3": 2**28}, 4)
     assert sizes[0] == 2**10 and 2 * sizes[-1] * 4 >= 2 * 2**28 and 2 * sizes[-2] * 4 < 2 * 2**28
-    assert bench._full_sizes({"L1": None, "L2": None, "L3": None}, 4) == bench.SWEEP_FULL_SIZES
-    assert bench._full_sizes({"L3": 2**40}, 8)[-1] == 2**27
+    assert full_sizes({"L1": None, "L2": None, "L3": None}, 4) == bench.SWEEP_FULL_SIZES
+    assert full_sizes({"L3": 2**40}, 8)[-1] == 2**27
 
 
-def _fake(times, caches, read=100.0, n=2**24, dtype="float32", workers=None, small=None):
-    """A sweep result with chosen seconds per method at one (or two) row lengths."""
-    rows, reads, sizes = [], [], sorted({n} | ({small[0]} if small else set()))
+def _fake(times, caches, floor=None, n=2**24, dtype="float32", workers=None, small=None):
+    """A sweep result with chosen seconds per method at one (or two) row lengths.
+
+    ``floor``: (read seconds, copy seconds) at the main row; default 0.2 + 0.3.
+    """
+    read, copy = floor or (0.2, 0.3)
+    rows, probes, sizes = [], [], sorted({n} | ({small[0]} if small else set()))
     for size in sizes:
         for method, sec in (times if size == n else small[1]).items():
             nbytes = size * np.dtype(dtype).itemsize
-            moved = kernels.memory_traffic(method, size, dtype)["bytes"] if method in softviz.ALGORITHMS else None
             rows.append({"method": method, "n": size, "seconds": sec, "gbps": nbytes / sec / 1e9,
-                         "moved_gbps": moved / sec / 1e9 if moved else None})
-        reads.append({"n": size, "gbps": read})
-    return {"sizes": sizes, "dtype": dtype, "caches": caches, "rows": rows, "read": reads,
+                         "output": "out" if method in softviz.ALGORITHMS else "fresh"})
+        scale = 1.0 if size == n else size / n
+        probes.append({"n": size, "read_seconds": read * scale, "copy_seconds": copy * scale,
+                       "floor_seconds": (read + copy) * scale})
+    return {"sizes": sizes, "dtype": dtype, "caches": caches, "rows": rows, "probes": probes,
             "workers": workers, "machine": {"usable_cpus": 2, "load_average": 0.1},
-            "methods": list(times)}
+            "methods": list(times), "quick": True}
 
 
 CACHES = {"L1": 48 * 2**10, "L2": 2**21, "L3": 32 * 2**20}
@@ -305,36 +298,44 @@ def test_verdict_claim_holds_fails_or_cannot_be_tested():
     text = bench.verdict(_fake({**T3, "two_pass": 1.0}, CACHES))
     assert "holds on this machine" in text and "1.20x as fast as three-pass recompute" in text
     assert "out of cache (N = 2^24" in text and "L3" in text
-    text = bench.verdict(_fake({**T3, "two_pass": 1.5}, CACHES))
-    assert "does not hold on this machine" in text
-    text = bench.verdict(_fake({**T3, "two_pass": 1.19}, CACHES))
-    assert "not clearly confirmed" in text
+    assert "does not hold on this machine" in bench.verdict(_fake({**T3, "two_pass": 1.5}, CACHES))
+    assert "not clearly confirmed" in bench.verdict(_fake({**T3, "two_pass": 1.19}, CACHES))
     # x and y of 2^24 floats (128 MiB) fit in a 260 MiB L3: the run cannot test the claim
     text = bench.verdict(_fake({**T3, "two_pass": 1.0}, {**CACHES, "L3": 260 * 2**20}))
     assert "cannot test the paper's claim" in text and "quick=False" in text
+    full = _fake({**T3, "two_pass": 1.0}, {**CACHES, "L3": 260 * 2**20})
+    full["quick"] = False  # e.g. a stored run of python -m softviz.bench
+    assert "only a longer row would test it" in bench.verdict(full)
     text = bench.verdict(_fake({**T3, "two_pass": 1.0}, {"L1": None, "L2": None, "L3": None}))
     assert "does not report this machine's cache sizes" in text
 
 
-def test_verdict_bound_and_workers():
+def test_verdict_measures_against_the_memory_floor_not_read_bandwidth():
     n = 2**24
-    # two-pass moves 3 * 4 * n bytes; at 1.0 s that is 0.2 GB/s: 20 % of a 1 GB/s read bandwidth
-    slow = _fake({**T3, "two_pass": 1.0}, CACHES, read=1.0)
-    assert "compute-bound" in bench.verdict(slow) and "20 %" in bench.verdict(slow)
-    fast = _fake({**T3, "two_pass": 3 * 4 * n / 1e9 / 0.8}, CACHES, read=1.0)
-    assert "bandwidth-bound" in bench.verdict(fast)
-    scaling = [{"algorithm": "two_pass", "workers": 1, "n": n, "speedup": 1.0},
-               {"algorithm": "two_pass", "workers": 2, "n": n, "speedup": 1.75}]
+    # floor = 0.2 + 0.3 = 0.5 s; two-pass at 0.55 s is within 15 %: memory sets the pace
+    near = bench.verdict(_fake({**T3, "two_pass": 0.55}, CACHES))
+    assert "within 10 % of its floor, so memory traffic sets its pace" in near
+    assert f"{0.5 / n * 1e9:.3f} ns" in near and f"{0.55 / n * 1e9:.3f} ns per element" in near
+    # at 0.6 s (1.2x the floor) it is not "at the floor", whatever share of read bandwidth that is
+    far = bench.verdict(_fake({**T3, "two_pass": 0.6}, CACHES))
+    assert "takes 1.2x its floor" in far and "does not explain" in far and "sets its pace" not in far
+    assert "bandwidth-bound" not in far and "compute-bound" not in far
+    # the floors' prediction for one read pass fewer: (2 * 0.2 + 0.3) / (0.2 + 0.3) = 1.40x
+    assert "at most 1.40x as fast; measured: 2.00x" in far
+    assert "as fast as moving its bytes" in bench.verdict(_fake({**T3, "two_pass": 0.45}, CACHES))
+
+
+def test_verdict_judges_an_in_l2_row_and_the_workers():
+    both = _fake({**T3, "two_pass": 1.0}, CACHES, small=(2**16, {**T3, "two_pass": 1e-3}))
+    text = bench.verdict(both)
+    assert "At N = 2^16 two-pass" in text and "At N = 2^24 two-pass" in text
+    scaling = [{"algorithm": "two_pass", "workers": 1, "n": 2**24, "speedup": 1.0},
+               {"algorithm": "two_pass", "workers": 2, "n": 2**24, "speedup": 1.75}]
     text = bench.verdict(_fake({**T3, "two_pass": 1.0}, CACHES, workers=scaling))
     assert "workers=2" in text and "1.75x" in text
-    # an in-L2 row is judged too (short rows below 2^14 are not: they time the call)
-    both = _fake({**T3, "two_pass": 1.0}, CACHES, read=1.0,
-                 small=(2**16, {**T3, "two_pass": 1e-3}))
-    text = bench.verdict(both)
-    assert "at N = 2^16" in text and "at N = 2^24" in text
 
 
-def test_plots_have_titles_labels_and_cache_marks():
+def test_plots_have_titles_labels_floor_and_cache_marks():
     import matplotlib
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
@@ -349,8 +350,11 @@ def test_plots_have_titles_labels_and_cache_marks():
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
         labels = [t.get_text() for t in ax.texts]
         assert any("L2" in s for s in labels) and not any("L3" in s for s in labels)
-    ceiling = [ln for ln in axes[0].lines if ln.get_label().startswith("read bandwidth")]
-    assert len(ceiling) == 1 and list(ceiling[0].get_ydata()) == [100.0, 100.0]
+    ceiling = [ln for ln in axes[0].lines if ln.get_label().startswith("memory floor")]
+    assert len(ceiling) == 1  # floor in GB/s of input: n * 4 bytes / 0.5 s at 2^20
+    assert ceiling[0].get_ydata()[-1] == pytest.approx(n * 4 / 0.5 / 1e9)
+    two = [ln for ln in axes[1].lines if ln.get_label() == "two pass"]
+    assert list(two[0].get_ydata()) == pytest.approx([1e-3 / (0.5 * 2**14 / n), 1.0 / 0.5])
     acc = [{"method": m, "dtype": d, "scale": s, "max_ulp_error": e}
            for m in ("two_pass", "online") for d in ("float32", "float64")
            for s, e in ((1.0, 1.0), (10.0, 0.0))]
@@ -362,7 +366,7 @@ def test_live_sweep_without_a_kernel_reports_on_stderr(monkeypatch):
     err = io.StringIO()
     monkeypatch.setattr("sys.stderr", err)
     r = bench.live_sweep(sizes=[2**8], methods=["online"], repeats=1, workers=False)
-    assert r["rows"][0]["method"] == "online" and "online" in err.getvalue()
+    assert r["rows"][0]["method"] == "online" and "N=2^8" in err.getvalue()
     with pytest.raises(TypeError):
         bench.live_sweep(progress=print)
 

@@ -114,8 +114,8 @@ def test_harness_catches_a_broken_kernel(tmp_path, native_required):
     shutil.copytree(NATIVE, broken)
     impl = broken / "plan_impl.h"
     text = impl.read_text()
-    assert "st->scale = 1.0 / st->sum;" in text
-    impl.write_text(text.replace("st->scale = 1.0 / st->sum;", "st->scale = 1.01 / st->sum;"))
+    assert "st->scale = 1.0 / (double)(T)st->sum;" in text
+    impl.write_text(text.replace("st->scale = 1.0 / (double)(T)st->sum;", "st->scale = 1.01 / (double)(T)st->sum;"))
     exe, build, cmd = _build(tmp_path, cc, [], native_dir=broken)
     assert build.returncode == 0, f"build failed:\n{cmd}\n{build.stderr}"
     run = _run(exe)
