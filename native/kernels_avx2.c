@@ -575,34 +575,55 @@ static TGT void exp_scale_f64(const double *x, double *y, size_t n, double shift
     MAP_PD(x, y, n, _mm256_mul_pd(expneg_pd(_mm256_sub_pd(v, s)), f), sv_expneg_f64(xs - shift) * factor);
 }
 
+/* online softmax, 4 double lanes, a block at a time folded with a TwoSum (see
+ * kernels_avx512.c) */
 static TGT void online_f64(const double *x, size_t n, double *max_out, double *sum_out)
 {
     const __m256d lowest = _mm256_set1_pd(-DBL_MAX);
-    __m256d m = lowest, d = _mm256_setzero_pd();
-    double Mt = -DBL_MAX, St = 0.0, mv[4], sv[4];
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 8);
-        const __m256d v0 = _mm256_loadu_pd(x + i), v1 = _mm256_loadu_pd(x + i + 4);
-        const __m256d v2 = _mm256_loadu_pd(x + i + 8), v3 = _mm256_loadu_pd(x + i + 12);
-        const __m256d mn = _mm256_max_pd(_mm256_max_pd(m, _mm256_max_pd(v0, v1)), _mm256_max_pd(v2, v3));
-        const __m256d e = _mm256_add_pd(
-            _mm256_add_pd(expneg_pd(_mm256_sub_pd(v0, mn)), expneg_pd(_mm256_sub_pd(v1, mn))),
-            _mm256_add_pd(expneg_pd(_mm256_sub_pd(v2, mn)), expneg_pd(_mm256_sub_pd(v3, mn))));
-        d = _mm256_fmadd_pd(d, expneg_pd(_mm256_sub_pd(m, mn)), e);
-        m = mn;
+    __m256d M = lowest, S = _mm256_setzero_pd(), C = S;
+    double Mt = -DBL_MAX, St = 0.0, Ct = 0.0, mv[4], sv[4];
+    for (size_t b = 0; b < n; b += SV_BLOCK) {
+        const size_t end = n - b < SV_BLOCK ? n : b + SV_BLOCK;
+        __m256d m = lowest, d = _mm256_setzero_pd();
+        size_t i = b;
+        for (; i + 16 <= end; i += 16) {
+            PREFETCH(x + i + 0);
+            PREFETCH(x + i + 8);
+            const __m256d v0 = _mm256_loadu_pd(x + i), v1 = _mm256_loadu_pd(x + i + 4);
+            const __m256d v2 = _mm256_loadu_pd(x + i + 8), v3 = _mm256_loadu_pd(x + i + 12);
+            const __m256d mn = _mm256_max_pd(_mm256_max_pd(m, _mm256_max_pd(v0, v1)), _mm256_max_pd(v2, v3));
+            const __m256d e = _mm256_add_pd(
+                _mm256_add_pd(expneg_pd(_mm256_sub_pd(v0, mn)), expneg_pd(_mm256_sub_pd(v1, mn))),
+                _mm256_add_pd(expneg_pd(_mm256_sub_pd(v2, mn)), expneg_pd(_mm256_sub_pd(v3, mn))));
+            d = _mm256_fmadd_pd(d, expneg_pd(_mm256_sub_pd(m, mn)), e);
+            m = mn;
+        }
+        for (; i < end; i++) {
+            /* the scalar tail: one more term for the double total, at the running max */
+            const double mn = x[i] > Mt ? x[i] : Mt, f = sv_expneg_f64(Mt - mn);
+            St *= f;
+            Ct *= f;
+            {
+                const double e = sv_expneg_f64(x[i] - mn), t = St + e, bp = t - St;
+                Ct += (St - (t - bp)) + (e - bp);
+                St = t;
+            }
+            Mt = mn;
+        }
+        {
+            const __m256d mn = _mm256_max_pd(M, m), f = expneg_pd(_mm256_sub_pd(M, mn));
+            S = _mm256_mul_pd(S, f);
+            C = _mm256_mul_pd(C, f);
+            two_sum_pd(&S, &C, _mm256_mul_pd(d, expneg_pd(_mm256_sub_pd(m, mn))));
+            M = mn;
+        }
     }
-    _mm256_storeu_pd(mv, m);
-    _mm256_storeu_pd(sv, d);
+    _mm256_storeu_pd(mv, M);
+    _mm256_storeu_pd(sv, _mm256_add_pd(S, C));
+    St += Ct;
     for (int j = 0; j < 4; j++) {
         const double mn = mv[j] > Mt ? mv[j] : Mt;
         St = St * sv_expneg_f64(Mt - mn) + sv[j] * sv_expneg_f64(mv[j] - mn);
-        Mt = mn;
-    }
-    for (; i < n; i++) {
-        const double mn = x[i] > Mt ? x[i] : Mt;
-        St = St * sv_expneg_f64(Mt - mn) + sv_expneg_f64(x[i] - mn);
         Mt = mn;
     }
     *max_out = Mt;

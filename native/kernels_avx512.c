@@ -585,36 +585,50 @@ static TGT void exp_scale_f64(const double *x, double *y, size_t n, double shift
     MAP_PD(x, y, n, exp_scale_pd(v, s, f));
 }
 
+/* Online softmax in 8 double lanes, a block at a time; each block's (m, d) is folded into
+ * per-lane (M, S, C) with a TwoSum, so the sum keeps its accuracy on long rows (the rescale
+ * factor is exactly 1 while the max does not move) */
 static TGT void online_f64(const double *x, size_t n, double *max_out, double *sum_out)
 {
     const __m512d lowest = _mm512_set1_pd(-DBL_MAX);
-    __m512d m = lowest, d = _mm512_setzero_pd();
+    __m512d M = lowest, S = _mm512_setzero_pd(), C = S;
     double Mt = -DBL_MAX, St = 0.0, mv[8], sv[8];
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 8);
-        PREFETCH(x + i + 16);
-        PREFETCH(x + i + 24);
-        const __m512d v0 = _mm512_loadu_pd(x + i), v1 = _mm512_loadu_pd(x + i + 8);
-        const __m512d v2 = _mm512_loadu_pd(x + i + 16), v3 = _mm512_loadu_pd(x + i + 24);
-        const __m512d mn = _mm512_max_pd(_mm512_max_pd(m, _mm512_max_pd(v0, v1)), _mm512_max_pd(v2, v3));
-        const __m512d e = _mm512_add_pd(
-            _mm512_add_pd(expneg_pd(_mm512_sub_pd(v0, mn)), expneg_pd(_mm512_sub_pd(v1, mn))),
-            _mm512_add_pd(expneg_pd(_mm512_sub_pd(v2, mn)), expneg_pd(_mm512_sub_pd(v3, mn))));
-        d = _mm512_fmadd_pd(d, expneg_pd(_mm512_sub_pd(m, mn)), e);
-        m = mn;
+    for (size_t b = 0; b < n; b += SV_BLOCK) {
+        const size_t end = n - b < SV_BLOCK ? n : b + SV_BLOCK;
+        __m512d m = lowest, d = _mm512_setzero_pd();
+        size_t i = b;
+        for (; i + 32 <= end; i += 32) {
+            PREFETCH(x + i + 0);
+            PREFETCH(x + i + 8);
+            PREFETCH(x + i + 16);
+            PREFETCH(x + i + 24);
+            const __m512d v0 = _mm512_loadu_pd(x + i), v1 = _mm512_loadu_pd(x + i + 8);
+            const __m512d v2 = _mm512_loadu_pd(x + i + 16), v3 = _mm512_loadu_pd(x + i + 24);
+            const __m512d mn = _mm512_max_pd(_mm512_max_pd(m, _mm512_max_pd(v0, v1)), _mm512_max_pd(v2, v3));
+            const __m512d e = _mm512_add_pd(
+                _mm512_add_pd(expneg_pd(_mm512_sub_pd(v0, mn)), expneg_pd(_mm512_sub_pd(v1, mn))),
+                _mm512_add_pd(expneg_pd(_mm512_sub_pd(v2, mn)), expneg_pd(_mm512_sub_pd(v3, mn))));
+            d = _mm512_fmadd_pd(d, expneg_pd(_mm512_sub_pd(m, mn)), e);
+            m = mn;
+        }
+        for (; i < end; i += 8) {
+            const __mmask8 k = end - i >= 8 ? (__mmask8)0xFF : tail8(end - i);
+            const __m512d v = _mm512_mask_loadu_pd(lowest, k, x + i);
+            const __m512d mn = _mm512_max_pd(m, v);
+            const __m512d e = _mm512_maskz_mov_pd(k, expneg_pd(_mm512_sub_pd(v, mn)));
+            d = _mm512_fmadd_pd(d, expneg_pd(_mm512_sub_pd(m, mn)), e);
+            m = mn;
+        }
+        {
+            const __m512d mn = _mm512_max_pd(M, m), f = expneg_pd(_mm512_sub_pd(M, mn));
+            S = _mm512_mul_pd(S, f);
+            C = _mm512_mul_pd(C, f);
+            two_sum_pd(&S, &C, _mm512_mul_pd(d, expneg_pd(_mm512_sub_pd(m, mn))));
+            M = mn;
+        }
     }
-    for (; i < n; i += 8) {
-        const __mmask8 k = n - i >= 8 ? (__mmask8)0xFF : tail8(n - i);
-        const __m512d v = _mm512_mask_loadu_pd(lowest, k, x + i);
-        const __m512d mn = _mm512_max_pd(m, v);
-        const __m512d e = _mm512_maskz_mov_pd(k, expneg_pd(_mm512_sub_pd(v, mn)));
-        d = _mm512_fmadd_pd(d, expneg_pd(_mm512_sub_pd(m, mn)), e);
-        m = mn;
-    }
-    _mm512_storeu_pd(mv, m);
-    _mm512_storeu_pd(sv, d);
+    _mm512_storeu_pd(mv, M);
+    _mm512_storeu_pd(sv, _mm512_add_pd(S, C));
     for (int j = 0; j < 8; j++) {
         const double mn = mv[j] > Mt ? mv[j] : Mt;
         St = St * sv_expneg_f64(Mt - mn) + sv[j] * sv_expneg_f64(mv[j] - mn);

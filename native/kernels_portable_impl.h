@@ -86,14 +86,15 @@ static void PK(exp_scale)(const T *x, T *y, size_t n, T s, T f)
  * lowest finite value, not -inf, so that a -inf input never forms -inf - (-inf). */
 static void PK(online)(const T *x, size_t n, double *max_out, double *sum_out)
 {
-    double M[PK_LANES], S[PK_LANES];
+    double M[PK_LANES], S[PK_LANES], C[PK_LANES];
     double Mt = -DBL_MAX, St = 0.0;
     for (size_t j = 0; j < PK_LANES; j++) {
         M[j] = -DBL_MAX;
         S[j] = 0.0;
+        C[j] = 0.0;
     }
-    for (size_t b = 0; b < n; b += SV_BLOCK) {
-        const size_t e = n - b < SV_BLOCK ? n : b + SV_BLOCK;
+    for (size_t b = 0; b < n; b += PK_BLOCK) {
+        const size_t e = n - b < PK_BLOCK ? n : b + PK_BLOCK;
         T m[PK_LANES], d[PK_LANES];
         size_t i = b;
         for (size_t j = 0; j < PK_LANES; j++) {
@@ -121,17 +122,20 @@ static void PK(online)(const T *x, size_t n, double *max_out, double *sum_out)
             d[j] = d[j] * EXPNEG(m[j] - mn) + EXPNEG(v - mn);
             m[j] = mn;
         }
-#pragma omp simd
         for (size_t j = 0; j < PK_LANES; j++) {
+            /* the rescale is exactly 1 while the max stays, so a compensated sum keeps the
+             * folds of a long row exact to one rounding */
             const double mj = (double)m[j];
-            const double mn = mj > M[j] ? mj : M[j];
-            S[j] = S[j] * sv_expneg_f64(M[j] - mn) + (double)d[j] * sv_expneg_f64(mj - mn);
+            const double mn = mj > M[j] ? mj : M[j], f = sv_expneg_f64(M[j] - mn);
+            S[j] *= f;
+            C[j] *= f;
+            PK(two_sum)(&S[j], &C[j], (double)d[j] * sv_expneg_f64(mj - mn));
             M[j] = mn;
         }
     }
     for (size_t j = 0; j < PK_LANES; j++) {
         const double mn = M[j] > Mt ? M[j] : Mt;
-        St = St * sv_expneg_f64(Mt - mn) + S[j] * sv_expneg_f64(M[j] - mn);
+        St = St * sv_expneg_f64(Mt - mn) + (S[j] + C[j]) * sv_expneg_f64(M[j] - mn);
         Mt = mn;
     }
     *max_out = Mt;

@@ -152,7 +152,8 @@ def simd_path():
     info = _native.kernel_info()
     if not _native.AVAILABLE:
         return info["isa"]
-    how = f"forced by SOFTVIZ_ISA={info['requested']}" if info["requested"] else "picked at load by CPU detection"
+    how = ("forced (SOFTVIZ_ISA or softviz._native.select_isa)" if info["requested"]
+           else "picked at load by CPU detection")
     return f"{_ISA_TEXT.get(info['isa'], info['isa'])}, {how}"
 
 
