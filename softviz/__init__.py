@@ -20,7 +20,8 @@ from .panels import lecture_mode
 _LAZY_MODULES = ("temperature", "gumbel", "nms", "kde", "training", "derive")
 
 try:
-    from importlib.metadata import PackageNotFoundError, version as _version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _version
 
     __version__ = _version("softviz")
 except PackageNotFoundError:  # running from a source tree that was never installed

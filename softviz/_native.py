@@ -222,7 +222,7 @@ def _split_row(op, code, sfx, x, out, r, workers):
     _call("sv_state_init", state, code, _OP_CODES[op])
     accumulate, finalize, finish = (getattr(lib, f"sv_{f}_{sfx}") for f in ("accumulate", "finalize", "finish"))
     for stage in range(lib.sv_plan_stages(code)):
-        def part(span, stage=stage):
+        def part(span, stage=stage, state=state):
             a, b = span
             st = ffi.new("sv_state *", state[0])   # the merged state so far: fixed max for stage 1
             _check(accumulate(st, stage, xb + a, yb + a if yb != ffi.NULL else ffi.NULL, b - a), "accumulate")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from ._validate import numeric_array
 
 __all__ = ["ALGORITHMS", "softmax", "log_softmax", "logsumexp", "native_available", "kernel_info"]
 
-Axis = Union[int, tuple, None]
+Axis = int | tuple | None
 
 ALGORITHMS = ("three_pass_reload", "three_pass_recompute", "two_pass", "online")
 

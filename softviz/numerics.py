@@ -147,7 +147,7 @@ class ExpThresholds:
     smallest_subnormal: float
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _exp_thresholds(name: str) -> ExpThresholds:
     fmt = _format(name)
     p = fmt.precision

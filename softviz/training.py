@@ -29,7 +29,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -476,7 +476,6 @@ def _train(cfg, progress):
     lr, wd = c(cfg["lr"]), c(cfg["weight_decay"])
     perp = cfg["optimizer"] == "perp_adam"
     act = cfg["activation"]
-    rows = np.arange(n)
 
     hist = {k: [] for k in _HISTORY_KEYS}
     snaps = []

@@ -17,8 +17,19 @@ import scipy.special
 
 import softviz
 from softviz import bench
-from softviz.bench import (cli, extras, isas, machine, numerical_error, probes, report, schema, speed, suite,
-                           targets, timing)
+from softviz.bench import (
+    cli,
+    extras,
+    isas,
+    machine,
+    probes,
+    report,
+    schema,
+    speed,
+    suite,
+    targets,
+    timing,
+)
 
 needs_native = pytest.mark.skipif(not softviz.native_available(), reason="the C core is not compiled")
 FAST = 0.001  # seconds per timing sample in these tests

@@ -14,7 +14,6 @@ import pytest
 
 from softviz import exercises as ex
 
-
 # --------------------------------------------------------------------------
 # Reference solutions (the ones in notebooks/solutions/) and typical mistakes
 # --------------------------------------------------------------------------

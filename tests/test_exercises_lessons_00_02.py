@@ -14,7 +14,6 @@ import softviz
 from softviz import exercises as ex
 from softviz.reference import stablemax
 
-
 # --------------------------------------------------------------------------
 # check_logits_for_probabilities (lesson 00)
 # --------------------------------------------------------------------------

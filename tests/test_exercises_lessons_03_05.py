@@ -10,8 +10,13 @@ import pytest
 
 import softviz
 from softviz import exercises, nms
-from softviz.exercises import (check_box_iou, check_condensation_bandwidth, check_gumbel_top_k,
-                               check_participation_ratio, check_relaxed_sample)
+from softviz.exercises import (
+    check_box_iou,
+    check_condensation_bandwidth,
+    check_gumbel_top_k,
+    check_participation_ratio,
+    check_relaxed_sample,
+)
 
 
 def _stub(*args):

@@ -22,7 +22,6 @@ from softviz.derive import kde as dk
 from softviz.exercises import check_log_density
 from softviz.panels.base import offscreen
 
-
 # --------------------------------------------------------------------------
 # log_density, kernel_weights, participation_ratio
 # --------------------------------------------------------------------------
@@ -161,7 +160,7 @@ def test_s_min_against_mpmath_and_limits():
 
     for a in (0.01, 0.2, 1.0, 30.0):
         with mpmath.workdps(40):
-            ref = mpmath.findroot(lambda s: s * s - s - mpmath.log(s) - 2 * a,
+            ref = mpmath.findroot(lambda s, a=a: s * s - s - mpmath.log(s) - 2 * a,
                                   (mpmath.mpf("1e-60"), mpmath.mpf(1)), solver="bisect", verify=False)
         assert kde.s_min(a) == pytest.approx(float(ref), rel=1e-12)
     # large alpha: s ~ e^{-2 alpha}; small alpha: 2 alpha ~ (1 - s)^2 * 3/2 ... s -> 1

@@ -415,10 +415,13 @@ def test_gaussian_half_decay_and_inflection_numerically():
     _, _, sigma = derive.nms_symbols()
     for s in (0.1, 0.5, 1.3):
         half = float(derive.nms_gaussian_half_decay().subs(sigma, s))
-        root = scipy.optimize.brentq(lambda x: math.exp(-x * x / s) - 0.5, 0, 5)
+        root = scipy.optimize.brentq(lambda x, s=s: math.exp(-x * x / s) - 0.5, 0, 5)
         assert half == pytest.approx(root, rel=1e-12)
         infl = float(derive.nms_gaussian_inflection().subs(sigma, s))
-        f = lambda x: math.exp(-x * x / s)  # noqa: E731
+
+        def f(x, s=s):
+            return math.exp(-x * x / s)
+
         h = 1e-4
         second = [(f(x + h) - 2 * f(x) + f(x - h)) / h**2 for x in (infl - 0.01, infl + 0.01)]
         assert second[0] < 0 < second[1]  # the curvature changes sign there

@@ -16,7 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import softviz
-from softviz import derive, numerics as nm, reference as ref
+from softviz import derive
+from softviz import numerics as nm
+from softviz import reference as ref
 from softviz.derive import overflow as dov
 from softviz.panels import OverflowPanel, style
 from softviz.panels.base import offscreen

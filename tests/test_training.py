@@ -334,8 +334,7 @@ def test_panel_constructs_sets_and_reports(default_run):
 # -- exercises --------------------------------------------------------------------------
 
 def test_exercise_checks(capsys):
-    from softviz.exercises import (check_collapse_prediction, check_cross_entropy_grad,
-                                   check_stablemax_cross_entropy)
+    from softviz.exercises import check_collapse_prediction, check_cross_entropy_grad, check_stablemax_cross_entropy
 
     assert check_cross_entropy_grad(lambda z, y: None).passed is None
     assert check_cross_entropy_grad(training.cross_entropy_grad).passed is True

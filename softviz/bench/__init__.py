@@ -29,19 +29,19 @@ sweep and its verdict), ``plots``, ``cli``.
 Used in: notebooks/06_two_pass.ipynb (``live_sweep``, ``verdict``, ``plot_sweep``,
 ``accuracy``, ``plot_accuracy``, ``SPREADS``, ``reference_result``, ``as_sweep``).
 """
-from .numerical_error import LONG_ROW_LENGTHS, SCALES, accuracy, long_row_accuracy, long_row_reference
 from .cli import main
 from .extras import NMS_SIZES, PANEL_MOVES, PANEL_TARGETS, nms_benchmark, panel_benchmark, workers_scaling
 from .isas import isa_comparison
+from .live import SPREADS, SWEEP_FULL_SIZES, SWEEP_QUICK_SIZES, as_sweep, live_sweep, sweep, verdict
 from .machine import cache_sizes, machine_info
+from .numerical_error import LONG_ROW_LENGTHS, SCALES, accuracy, long_row_accuracy, long_row_reference
 from .plots import plot_accuracy, plot_sweep
 from .probes import bandwidth, floor_seconds
 from .report import format_report
 from .schema import SCHEMA, json_safe, reference_result, validate
-from .suite import DEFAULT_SIZES, QUICK_SIZES, parse_sizes, run
-from .live import SPREADS, SWEEP_FULL_SIZES, SWEEP_QUICK_SIZES, as_sweep, live_sweep, sweep, verdict
-from .targets import evaluate_targets
 from .speed import NUMPY_BASELINE, throughput
+from .suite import DEFAULT_SIZES, QUICK_SIZES, parse_sizes, run
+from .targets import evaluate_targets
 from .timing import Progress, median, time_interleaved
 
 __all__ = [

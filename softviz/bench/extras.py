@@ -150,7 +150,7 @@ def nms_benchmark(sizes: Sequence[int] = NMS_SIZES, repeats: int = 5, *, seed: i
         _step(progress, f"soft_nms {method} N={', '.join(map(str, sizes))}")
         data = {n: nms.random_boxes(n, seed) for n in sizes}
         timings = time_interleaved(
-            {n: (lambda b=b, s=s: nms.soft_nms(b, s, method=method)) for n, (b, s) in data.items()},
+            {n: (lambda b=b, s=s, method=method: nms.soft_nms(b, s, method=method)) for n, (b, s) in data.items()},
             repeats)
         for n in sizes:
             kept = len(nms.soft_nms(*data[n], method=method)[0])

@@ -28,8 +28,8 @@ import softviz
 from .extras import workers_scaling
 from .machine import bytes_str, cache_sizes, cpu_model, load_average, usable_cpus
 from .probes import floor_seconds
-from .targets import FLOOR_SLACK
 from .speed import BASELINES, logits, measure_group
+from .targets import FLOOR_SLACK
 from .timing import MIN_SAMPLE_SECONDS, Progress, pow2_label, ratio
 
 __all__ = ["SWEEP_QUICK_SIZES", "SWEEP_FULL_SIZES", "SPREADS", "full_sizes", "sweep", "live_sweep",

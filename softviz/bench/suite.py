@@ -19,13 +19,13 @@ import numpy as np
 
 import softviz
 
-from .numerical_error import LONG_ROW_LENGTHS, SCALES, accuracy, long_row_accuracy
 from .extras import NMS_SIZES, nms_benchmark, panel_benchmark, workers_scaling
 from .isas import ISA_ALGORITHMS, forced_isa, isa_comparison
 from .machine import load_average, machine_info, usable_cpus
+from .numerical_error import LONG_ROW_LENGTHS, SCALES, accuracy, long_row_accuracy
 from .schema import SCHEMA
-from .targets import evaluate_targets
 from .speed import BASELINES, NUMPY_BASELINE, OVERHEAD_N, SCIPY_BASELINE, throughput
+from .targets import evaluate_targets
 from .timing import MIN_SAMPLE_SECONDS, Progress
 
 __all__ = ["DEFAULT_SIZES", "QUICK_SIZES", "DTYPES", "parse_sizes", "long_row_lengths", "run"]

@@ -90,7 +90,7 @@ def gumbel_max_derivation(n=3):
     t = sp.Symbol("t", positive=True)
     z = sp.symbols(f"z1:{n + 1}", real=True)
     S = sp.Symbol("S", positive=True)
-    X1, F1, f1 = sp.Symbol("X_1"), sp.Function("F_1"), sp.Function("f_1")
+    F1, f1 = sp.Function("F_1"), sp.Function("f_1")
     P = sp.Function("P")
 
     cdf = gumbel_cdf(x, z[0])

@@ -80,7 +80,7 @@ def kde_rate_function():
     _verify("dI/du = (s - 1)/(2 s)", slope, (s - 1) / (2 * s))
     if _rate_of_s(sp.Integer(1)) != 0 or u_of_s.subs(s, 1) != 2:
         raise AssertionError("derivation step failed: typical u = 2 at s = 1")
-    Lam, I = sp.Function("Lambda"), sp.Function("I")
+    Lam, I = sp.Function("Lambda"), sp.Function("I")  # noqa: E741 -- I is the rate function's name in the paper
     return [
         ("log-moment generating function of one coordinate, (y_j - x_j)^2",
          sp.Eq(Lam(t), lam)),
@@ -103,7 +103,7 @@ def kde_s_min_equation():
     s_min, u_min = sp.symbols("s_min u_min", positive=True)
     N = sp.Function("N")
     d = sp.Symbol("d", positive=True)
-    I = sp.Function("I")
+    I = sp.Function("I")  # noqa: E741 -- the rate function, named as in the paper
     return [
         ("number of data points at distance u (out of n = e^{alpha d})",
          sp.Eq(N(u), sp.exp(d * (alpha - I(u))))),

@@ -30,9 +30,9 @@ Used in: notebooks/03_gumbel.ipynb
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
-
 import itertools
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import scipy.stats

@@ -15,7 +15,8 @@ Used in: notebooks/00_start_here.ipynb, notebooks/01_overflow.ipynb
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 

@@ -20,7 +20,6 @@ Used in: notebooks/03_gumbel.ipynb
 """
 from __future__ import annotations
 
-
 import ipywidgets as widgets
 import numpy as np
 import scipy.stats
@@ -220,7 +219,6 @@ def tau_sweep_figure(logits=(1.0, 2.0, 3.0), taus=(0.1, 0.5, 1.0, 5.0), n=600, r
     Used in: notebooks/03_gumbel.ipynb
     """
     import matplotlib as mpl
-
     import matplotlib.pyplot as plt
 
     z = np.broadcast_to(np.asarray(logits, dtype=np.float64), (n, 3))
@@ -274,7 +272,7 @@ def binary_concrete_figure(logits=(1.0, 0.0), taus=(0.3, 1.0, 3.0), n=100_000, r
             # Fresh noise per tau: with the same noise every tau would give the same KS
             # statistic (the test sees G_1 - G_2 through a monotone map).
             y1 = gm.gumbel_softmax(np.broadcast_to(z, (n, 2)), tau=tau, rng=gen)[:, 0]
-            ks = scipy.stats.kstest(y1, lambda t: gm.binary_concrete_cdf(t, z, tau))
+            ks = scipy.stats.kstest(y1, lambda t, tau=tau: gm.binary_concrete_cdf(t, z, tau))
             color = style.PALETTE[i % len(style.PALETTE)]
             keep = np.unique(np.r_[np.arange(0, n, max(1, n // 2000)), n - 1])  # ends included
             ax.plot(np.sort(y1)[keep], (keep + 1) / n, color=color, linewidth=4, alpha=0.35)

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_env import DEFAULT_SCREENSHOTS, NOTEBOOK_DIR, unavailable  # noqa: E402
-from lab_driver import LabServer, find_chromium  # noqa: E402
+from browser_env import DEFAULT_SCREENSHOTS, NOTEBOOK_DIR, unavailable
+from lab_driver import LabServer, find_chromium
 
 _REPORTS = []          # NotebookReport of every notebook checked, for the summary
 _SCREENSHOTS = []      # the screenshot folder, once made

@@ -660,7 +660,7 @@ def _interact(page, panel, info, names, report, stem, shots, change_timeout):
             continue
         err_box = panel.locator(".softviz-error")
 
-        def settled():
+        def settled(err_box=err_box):
             if err_box.is_visible() and err_box.inner_text().strip():
                 return "error"
             return "changed" if _differs(before, _shot(fig, page)) else None
@@ -788,7 +788,7 @@ def _check_rendered(page, report, relpath, stem, shots, render_timeout, change_t
             bad.append("its ipympl figure has no canvas")
         if not bad:
             fig = _figure_locator(panel, info["figureKind"])
-            drawn = _wait(lambda: not _is_blank(_shot(fig, page)), render_timeout, interval=0.5)
+            drawn = _wait(lambda fig=fig: not _is_blank(_shot(fig, page)), render_timeout, interval=0.5)
             if not drawn:
                 bad.append(f"its figure ({info['figureKind']}) stayed blank for {render_timeout} s")
         if bad:
@@ -814,7 +814,7 @@ def _check_plain_figures(page, names, report, render_timeout):
             report.problems.append(f"{names.name(cell)}: matplotlib figure has no visible canvas")
             continue
         left = max(deadline - time.monotonic(), 1.0)
-        if not _wait(lambda: not _is_blank(_shot(canvas, page)), left, interval=0.5):
+        if not _wait(lambda canvas=canvas: not _is_blank(_shot(canvas, page)), left, interval=0.5):
             report.problems.append(f"{names.name(cell)}: a matplotlib figure stayed blank "
                                    f"(ipympl drew nothing)")
 

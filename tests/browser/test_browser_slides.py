@@ -10,8 +10,19 @@ from __future__ import annotations
 
 import time
 
-from lab_driver import (NotebookReport, _cell_problems, _differs, _figure_locator, _JS_CELLS,
-                        _move_slider, _open, _run_all, _settled_shot, _wait, slug)
+from lab_driver import (
+    _JS_CELLS,
+    NotebookReport,
+    _cell_problems,
+    _differs,
+    _figure_locator,
+    _move_slider,
+    _open,
+    _run_all,
+    _settled_shot,
+    _wait,
+    slug,
+)
 
 LESSON = "02_temperature.ipynb"
 
