@@ -660,3 +660,24 @@ def test_a_run_result_reads_as_a_sweep(tiny_run):
     bench.plot_sweep(sw, fig=Figure())
     with pytest.raises(ValueError):
         bench.as_sweep({**tiny_run, "config": {**tiny_run["config"], "dtypes": ["float32"]}}, "float64")
+
+
+def test_verdict_finds_memory_bound_rows_when_sysfs_reports_a_huge_cache():
+    """A virtual machine may report a cache far larger than what serves the rows: the copy
+    pass slowing down per element shows where the rows became memory-bound."""
+    from softviz.bench import live
+
+    n_l2, n_big = 2**14, 2**22
+    probes = [{"n": n_l2, "copy_seconds": 1e-10 * n_l2, "read_seconds": 0.5e-10 * n_l2, "floor_seconds": 1.5e-10 * n_l2},
+              {"n": n_big, "copy_seconds": 3e-10 * n_big, "read_seconds": 1.5e-10 * n_big, "floor_seconds": 4.5e-10 * n_big}]
+    rows = [{"method": m, "n": n, "seconds": t * n} for n in (n_l2, n_big)
+            for m, t in (("two_pass", 5e-10), ("three_pass_recompute", 6.5e-10), ("three_pass_reload", 9e-10))]
+    result = {"sizes": [n_l2, n_big], "dtype": "float32", "caches": {"L1": 48 << 10, "L2": 2 << 20, "L3": 480 << 20},
+              "rows": rows, "probes": probes, "quick": True, "machine": {}}
+    assert live._memory_bound_sizes(result) == [n_big]
+    text = live.verdict(result)
+    assert "memory-bound" in text and "holds on this machine" in text
+    # without the slowdown the run says it cannot test the claim
+    probes[1]["copy_seconds"] = 1.1e-10 * n_big
+    assert live._memory_bound_sizes(result) == []
+    assert "cannot test" in live.verdict(result)
