@@ -23,9 +23,12 @@ def _pyplot() -> Any:
 
 
 def _method_style(method: str) -> dict[str, Any]:
-    from softviz.panels.style import PALETTE
+    from softviz.panels.style import INK, PALETTE
     i, ls, marker = _STYLE.get(method, (0, ":", "."))
-    return {"color": PALETTE[i], "linestyle": ls, "marker": marker, "markersize": 4}
+    # the baselines are drawn dashed in grey and black: the palette's light pink and yellow
+    # vanish on white, and the markers tell them apart
+    color = {"numpy": "#777777", "scipy": INK}.get(method, PALETTE[i])
+    return {"color": color, "linestyle": ls, "marker": marker, "markersize": 4}
 
 
 def _cache_marks(ax: Any, result: dict[str, Any]) -> None:
@@ -43,13 +46,15 @@ def _cache_marks(ax: Any, result: dict[str, Any]) -> None:
                     transform=ax.get_xaxis_transform(), fontsize=8, color=PALETTE[0])
 
 
-def plot_sweep(result: dict[str, Any], fig: Any = None) -> Any:
+def plot_sweep(result: dict[str, Any], fig: Any = None, title: str | None = None) -> Any:
     """Figure of a ``sweep`` result, against the row length N, with the memory floor.
 
     Left: GB/s of input (N * itemsize / time) of every contender, and the memory floor
     (one read pass + one copy pass, measured at each N) as the ceiling.  Right: each
     contender's time divided by that floor (1 = as fast as moving the bytes).  Dotted
-    lines mark where x and y together fill L1, L2 and L3.  Returns the figure.
+    lines mark where x and y together fill L1, L2 and L3.  ``title`` replaces the default
+    heading ("softmax on this machine, ..."), e.g. for a stored reference run.  Returns the
+    figure.
 
     Used in: notebooks/06_two_pass.ipynb
     """
@@ -73,17 +78,17 @@ def plot_sweep(result: dict[str, Any], fig: Any = None) -> Any:
         axes[0].plot(ns, [n * itemsize / floors[n] / 1e9 for n in ns], color=INK, linewidth=2.4,
                      alpha=0.55, label="memory floor (read + copy pass)")
         axes[1].axhline(1.0, color=INK, linewidth=2.4, alpha=0.55)
-    for ax, title, ylabel in ((axes[0], "throughput: GB/s of input", "GB/s"),
-                              (axes[1], "time / memory floor", "x the floor (1 = the floor)")):
+    for ax, heading, ylabel in ((axes[0], "throughput: GB/s of input", "GB/s"),
+                                (axes[1], "time / memory floor", "x the floor (1 = the floor)")):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_title(f"{title} ({result['dtype']})")
+        ax.set_title(f"{heading} ({result['dtype']})")
         ax.set_xlabel("row length N")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="major", alpha=0.3)
         _cache_marks(ax, result)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)
-    fig.suptitle("softmax on this machine, one thread (dotted: x and y together fill that cache)",
+    fig.suptitle(title or "softmax on this machine, one thread (dotted: x and y together fill that cache)",
                  fontsize=11)
     return fig
 
