@@ -131,3 +131,30 @@ def test_kernel_info_is_the_dispatch_record():
     assert info["compiled"][0] == "portable" and info["compiler"]
     with pytest.raises(ValueError, match="unknown instruction set"):
         _native.select_isa("sse9")
+
+
+@pytest.mark.parametrize("algorithm", softviz.ALGORITHMS)
+def test_workers_take_the_threaded_plan_even_on_one_cpu(monkeypatch, algorithm):
+    """workers= follows the CPUs this process may use; here it is told there are four, so the
+    chunked plan (accumulate per chunk on threads, merge in C, finish per chunk) runs on any
+    machine, special rows and dominated rows included."""
+    monkeypatch.setattr(_native, "_cpus", lambda: 4)
+    monkeypatch.setattr(_native, "_MIN_CHUNK", 64)
+    used = []
+    real = _native._split_row
+    monkeypatch.setattr(_native, "_split_row", lambda *args: used.append(args[-1]) or real(*args))
+    rng = np.random.default_rng(11)
+    rows = {"normal": rng.standard_normal(1000) * 5, "dominated": np.r_[80.0, rng.standard_normal(999)],
+            "masked": np.where(rng.random(1000) < 0.3, -np.inf, rng.standard_normal(1000)),
+            "nan": np.r_[np.nan, rng.standard_normal(999)], "pinf": np.r_[np.inf, rng.standard_normal(999)]}
+    for name, x in rows.items():
+        for dtype in (np.float32, np.float64):
+            xs = x.astype(dtype)
+            with np.errstate(invalid="ignore"):
+                for fn in (softviz.softmax, softviz.log_softmax, softviz.logsumexp):
+                    one = fn(xs, algorithm=algorithm)
+                    many = fn(xs, algorithm=algorithm, workers=3)
+                    np.testing.assert_allclose(many, one, rtol=4e-6 if dtype == np.float32 else 1e-13,
+                                               atol=1e-6 if fn is softviz.log_softmax else 0,
+                                               err_msg=f"{fn.__name__} {name} {dtype.__name__}")
+    assert used and set(used) == {3}
