@@ -194,8 +194,8 @@ def gumbel_top_k(logits, k, rng=None, *, size=None):
     Plackett-Luce ranking; the first index is a Gumbel-max draw (Kool, van Hoof
     and Welling 2019, arXiv:1903.06059). ``logits`` is 1-D; ``k`` an integer
     from 0 to the number of classes whose logit is not -inf. Returns shape
-    ``(k,)``, or ``size + (k,)`` for independent rows of draws (``size`` is an
-    extension of the DESIGN.md contract, for statistics without a Python loop).
+    ``(k,)``, or ``size + (k,)`` for independent rows of draws (``size`` goes
+    beyond the torch-style contract, for statistics without a Python loop).
 
     Used in: notebooks/03_gumbel.ipynb
     """

@@ -451,7 +451,7 @@ def _trace_two_pass(rec, a):
 def trace_softmax(x, algorithm="two_pass"):
     """Run one softmax algorithm on a short row, element by element, pass by pass.
 
-    A Python mirror of the C core's passes (native/softmax_impl.h) in the row's
+    A Python mirror of the C core's passes (native/kernels_portable_impl.h) in the row's
     precision (float32 stays float32, everything else float64), recording after
     every element the running max / running sum / (mantissa, exponent)
     accumulators, the cells of ``x`` and ``y`` read and written, and the bytes

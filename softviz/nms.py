@@ -362,7 +362,7 @@ def soft_nms(boxes, scores, *, method="gaussian", sigma=0.5, iou_threshold=0.3,
     threshold (so exactly ``nms`` when no score is below ``score_threshold``).
     O(N^2) numpy work at most (one O(n) row per round); inputs are not modified.
 
-    DESIGN.md worked example: A[0,0,10,10] 0.9, B[1,1,11,11] 0.8,
+    A worked example: A[0,0,10,10] 0.9, B[1,1,11,11] 0.8,
     C[20,20,30,30] 0.7, D[5,0,15,10] 0.6, linear: keep [0, 2, 3, 1],
     scores [0.9, 0.7, 0.4, 0.160976].
 

@@ -1,4 +1,4 @@
-"""softviz.softmax / log_softmax / logsumexp: the public contract of DESIGN.md.
+"""softviz.softmax / log_softmax / logsumexp: the public contract (scipy.special semantics).
 
 Held to scipy.special on special values, layouts, dtypes and hypothesis-generated
 data; to the mpmath reference for accuracy; and to themselves across threads and

@@ -24,7 +24,7 @@ from softviz.panels.base import offscreen
 ALPHA = 1e-3
 N = 100_000
 Z3 = np.array([1.0, 2.0, 3.0])
-P3 = np.array([0.09003057, 0.24472847, 0.66524096])  # softmax([1, 2, 3]), DESIGN.md
+P3 = np.array([0.09003057, 0.24472847, 0.66524096])  # softmax([1, 2, 3]), to 8 digits
 
 
 def softmax(z):

@@ -1,7 +1,7 @@
 """Tests of softviz.nms, its derivations, its exercise check and SoftNMSPanel (lesson 04).
 
-References are independent: hand-computed IoUs and APs, the DESIGN.md worked
-example, plain-Python loops written from the definitions (torchvision.ops.nms
+References are independent: hand-computed IoUs and APs, a worked
+example of four boxes, plain-Python loops written from the definitions (torchvision.ops.nms
 semantics; the Soft-NMS rounds of Bodla et al. 2017, arXiv:1704.04503), closed
 forms checked numerically with scipy.
 """
