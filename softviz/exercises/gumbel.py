@@ -256,6 +256,18 @@ def _relaxed_hint(z, g, tau, got):
     return None
 
 
+def _raised(name, case, exc, how_called):
+    """The verdict when the student's function raised: a stub's NotImplementedError means "not
+    done yet"; anything else fails the case with the first line of the message."""
+    if isinstance(exc, NotImplementedError):
+        return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+                                 f"Replace the stub with your code, then run this cell again.")
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  Hint: it raised '
+                              f"{type(exc).__name__}" + (f": {first}" if first else "")
+                              + f". The check calls {how_called}.", case)
+
+
 def _relaxed_verdict(fn):
     missing = _not_callable("check_relaxed_sample", fn)
     if missing is not None:
@@ -265,15 +277,9 @@ def _relaxed_verdict(fn):
         try:
             with np.errstate(all="ignore"):
                 got = fn(z.copy(), g.copy(), tau)
-        except NotImplementedError:
-            return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
-                                     f"Replace the stub with your code, then run this cell again.")
         except Exception as exc:
-            first = (str(exc).strip().splitlines() or [""])[0][:200]
-            return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  Hint: it raised '
-                                      f"{type(exc).__name__}" + (f": {first}" if first else "")
-                                      + f". The check calls {name}(logits, g, tau) with float "
-                                        f"arrays of the same shape and a float tau.", case)
+            return _raised(name, case, exc, f"{name}(logits, g, tau) with float arrays of the same "
+                                            f"shape and a float tau")
         if got is None:
             return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
                                      f"Write your code in place of `return None`, then run this "
@@ -366,15 +372,9 @@ def _top_k_verdict(fn, seed):
         try:
             with np.errstate(all="ignore"):
                 draws, hint = _top_k_draws(fn, z, k, seed)
-        except NotImplementedError:
-            return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
-                                     f"Replace the stub with your code, then run this cell again.")
         except Exception as exc:
-            first = (str(exc).strip().splitlines() or [""])[0][:200]
-            return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  Hint: it raised '
-                                      f"{type(exc).__name__}" + (f": {first}" if first else "")
-                                      + f". The check calls {name}(logits, k, rng) with a 1-D float "
-                                        f"array, an int k and a numpy Generator.", case)
+            return _raised(name, case, exc, f"{name}(logits, k, rng) with a 1-D float array, an int k "
+                                            f"and a numpy Generator")
         if draws is None and hint is None:
             return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
                                      f"Write your code in place of `return None`, then run this "
