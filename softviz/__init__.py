@@ -17,7 +17,7 @@ from ._lazy import lazy_exports
 from .core import ALGORITHMS, kernel_info, log_softmax, logsumexp, native_available, softmax
 from .panels import lecture_mode
 
-_LAZY_MODULES = ("temperature", "gumbel", "nms", "kde", "training", "derive")
+_LAZY_MODULES = ("temperature", "temperature_further", "gumbel", "nms", "nms_scenes", "kde", "training", "derive")
 
 try:
     from importlib.metadata import PackageNotFoundError

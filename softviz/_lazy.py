@@ -1,4 +1,5 @@
-"""Lazy re-exports for the packages of softviz (panels, exercises, derive).
+"""Lazy re-exports for the packages of softviz (panels, exercises, derive), and for the
+topic modules that hand part of their job to a sibling module (temperature, nms).
 
 A package lists ``{public name: submodule}``; the submodule is imported the
 first time the name is used, so ``import softviz`` stays light (no
@@ -11,12 +12,14 @@ import importlib
 __all__ = ["lazy_exports"]
 
 
-def lazy_exports(package: str, table: dict, namespace: dict, public: list, modules=()):
+def lazy_exports(package: str, table: dict, namespace: dict, public: list, modules=(), owner: str | None = None):
     """Return ``(__getattr__, __dir__)`` for a package that re-exports ``table`` lazily.
 
-    ``package`` is the package's ``__name__``, ``namespace`` its ``globals()``
-    (an imported name is cached there) and ``public`` its ``__all__``;
-    ``modules`` names submodules that are themselves public attributes.
+    ``package`` is the package the names in ``table`` are imported relative to,
+    ``namespace`` the re-exporting module's ``globals()`` (an imported name is cached
+    there) and ``public`` its ``__all__``; ``modules`` names submodules that are
+    themselves public attributes; ``owner`` is the re-exporting module's name when it is
+    not ``package`` itself (for the error message).
     """
     def __getattr__(name):
         if name in modules:
@@ -27,7 +30,7 @@ def lazy_exports(package: str, table: dict, namespace: dict, public: list, modul
             value = getattr(importlib.import_module(f".{table[name]}", package), name)
             namespace[name] = value
             return value
-        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        raise AttributeError(f"module {owner or package!r} has no attribute {name!r}")
 
     def __dir__():
         return sorted(set(namespace) | set(public))
