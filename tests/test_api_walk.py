@@ -38,6 +38,8 @@ import numpy as np
 import pytest
 
 TIMEOUT = 5.0           # seconds per call
+# Seconds a panel may take to construct with its defaults (it may train or simulate once).
+DEFAULT_PANEL_TIMEOUT = 90.0
 MEMORY_LIMIT = 6 << 30  # bytes of heap: an unchecked huge size fails fast instead of swapping
 
 # --------------------------------------------------------------------------
@@ -223,9 +225,9 @@ def _has_nan(value, depth=0) -> bool:
     return False
 
 
-def _call(fn, kwargs):
+def _call(fn, kwargs, timeout=None):
     """(kind, detail): ("ok", result) / ("raise", exc) / ("timeout", None)."""
-    signal.setitimer(signal.ITIMER_REAL, TIMEOUT)
+    signal.setitimer(signal.ITIMER_REAL, TIMEOUT if timeout is None else timeout)
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -350,7 +352,9 @@ def _walk_panels(failures, counter):
     with offscreen():
         for cls_name, cls in registry().items():
             qual = f"softviz.panels.{cls_name}"
-            kind, panel = _call(cls, {})
+            # a default panel may do its lesson's real work once (TrainingPanel trains the default
+            # run, ~5-15 s on a shared 2-core machine): bounded, but not by the per-call limit
+            kind, panel = _call(cls, {}, timeout=DEFAULT_PANEL_TIMEOUT)
             counter[0] += 1
             if kind != "ok":
                 failures.append(f"{qual}(): default construction failed ({panel!r:.120})")
