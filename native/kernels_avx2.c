@@ -24,7 +24,6 @@
 
 #define TGT __attribute__((target("avx2,fma")))
 #define INL static inline __attribute__((always_inline)) TGT
-#define RNE (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define PREFETCH(p) _mm_prefetch((const char *)(p) + SV_PREFETCH_BYTES, _MM_HINT_T0)
 
 /* 1/m as an unevaluated sum hi + lo (lo from the exact residual 1 - m hi): p (hi + lo),
@@ -99,7 +98,10 @@ INL __m256 pow2_ps(__m256 k)
 
 INL __m256 split_ps(__m256 x, __m256 *n)
 {
-    const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(SVF32_LOG2E)), RNE);
+    /* (v + MAGIC) - MAGIC: one FMA and a subtraction instead of a multiplication and
+     * vroundps (two uops); valid for |x log2 e| < 2^22, see kernels_avx512.c split_ps */
+    const __m256 magic = _mm256_set1_ps(SVF32_MAGIC);
+    const __m256 k = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(SVF32_LOG2E), magic), magic);
     __m256 t = _mm256_fnmadd_ps(k, _mm256_set1_ps(SVF32_LN2_HI), x);
     __m256 p = _mm256_set1_ps(SVF32_C5);
     t = _mm256_fnmadd_ps(k, _mm256_set1_ps(SVF32_LN2_LO), t);
@@ -460,7 +462,8 @@ const sv_kernels_f32 sv_avx2_f32 = {
 
 INL __m256d split_pd(__m256d x, __m256d *n)
 {
-    const __m256d k = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(SVF64_LOG2E)), RNE);
+    const __m256d magic = _mm256_set1_pd(SVF64_MAGIC);
+    const __m256d k = _mm256_sub_pd(_mm256_fmadd_pd(x, _mm256_set1_pd(SVF64_LOG2E), magic), magic);
     __m256d t = _mm256_fnmadd_pd(k, _mm256_set1_pd(SVF64_LN2_HI), x);
     __m256d p = _mm256_set1_pd(SVF64_C11);
     t = _mm256_fnmadd_pd(k, _mm256_set1_pd(SVF64_LN2_LO), t);

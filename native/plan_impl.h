@@ -251,6 +251,12 @@ static int LOCAL(rows)(int algorithm, int op, const T *x, T *y, size_t rows, siz
         return SV_EALGORITHM;
     if (rows && n && (!x || !y))
         return SV_ENULL;
+    if (rows && n) {
+        /* compared as integers: pointers into different objects may not be ordered in C */
+        const uintptr_t xa = (uintptr_t)x, ya = (uintptr_t)y, bytes = rows * n * sizeof(T);
+        if (ya == xa ? algorithm == SV_THREE_PASS_RELOAD : (ya < xa + bytes && xa < ya + bytes))
+            return SV_EOVERLAP;
+    }
     for (size_t r = 0; r < rows; r++) {
         double lse;
         const int status = LOCAL(row)(algorithm, op, x + r * n, y + r * n, n, &lse);

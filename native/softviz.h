@@ -50,7 +50,10 @@ enum sv_status {
     SV_ENULL = 2,        /* NULL pointer with a non-zero size */
     SV_EOPTION = 3,      /* unknown option (op, stage) */
     SV_ESPECIAL = 4,     /* sv_finalize_*: the row needs sv_special_row_* */
-    SV_EISA = 5          /* sv_select_isa: unknown name, or not supported by this build/CPU */
+    SV_EISA = 5,         /* sv_select_isa: unknown name, or not supported by this build/CPU */
+    SV_EOVERLAP = 6      /* whole rows: y overlaps x without being x, or y == x for three-pass
+                            reload (its stored exps would overwrite x before a special row
+                            is re-read); nothing was written */
 };
 
 enum sv_algorithm {

@@ -13,6 +13,7 @@ so the threads run the kernels truly in parallel.
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 import warnings
@@ -55,8 +56,10 @@ ALGORITHM_CODES = {
 ISAS = ("portable", "avx2", "avx512")
 _OP_CODES = {"softmax": 0, "log_softmax": 1, "logsumexp": 2}
 _SV_ESPECIAL = 4
+_SV_EOVERLAP = 6
 _STATUS = {1: "unknown algorithm code", 2: "NULL pointer with a non-zero size", 3: "unknown option",
-           4: "row needs the special-value path", 5: "instruction set not available"}
+           4: "row needs the special-value path", 5: "instruction set not available",
+           6: "output overlaps the input"}
 
 # A chunk smaller than this is not worth a thread hand-off.
 _MIN_CHUNK = 1 << 15
@@ -146,6 +149,10 @@ if AVAILABLE:
     _select_from_environment()
     _ROW_FUNCTIONS = {(op, sfx): getattr(lib, f"sv_{op}_{sfx}")
                       for op in _OP_CODES for sfx in ("f32", "f64")}
+    # one_row's lookups, prepared once: it runs in a few microseconds, so each one counts
+    _from_buffer = ffi.from_buffer
+    _ROW_F32 = {op: (_ROW_FUNCTIONS[op, "f32"], ffi.typeof("float[]")) for op in _OP_CODES}
+    _ROW_F64 = {op: (_ROW_FUNCTIONS[op, "f64"], ffi.typeof("double[]")) for op in _OP_CODES}
 
 
 # --------------------------------------------------------------------------- rows
@@ -190,12 +197,22 @@ def rows(op: str, algorithm: str, x: np.ndarray, out: np.ndarray | None = None, 
     return out
 
 
-def one_row(op: str, algorithm: str, x: np.ndarray, out: np.ndarray) -> None:
-    """``op`` of one C-contiguous row x into out (same shape and dtype): the shortest path."""
-    sfx = "f32" if x.dtype.char == "f" else "f64"
-    status = _ROW_FUNCTIONS[op, sfx](ALGORITHM_CODES[algorithm], _in(x), _out(out), 1, x.size)
+def one_row(op: str, algorithm: str, x: np.ndarray, out: np.ndarray) -> bool:
+    """``op`` of one C-contiguous row x into out (same shape and dtype): the shortest path.
+
+    False, with nothing written, when out overlaps x in a way the kernels refuse (partly,
+    or exactly for three-pass reload): the caller then takes its general path.  The C core
+    checks the overlap itself, which is cheaper than numpy.may_share_memory here.
+    """
+    table = _ROW_F32 if x.dtype.char == "f" else _ROW_F64
+    fn, ctype = table[op]
+    status = fn(ALGORITHM_CODES[algorithm], _from_buffer(ctype, x), _from_buffer(ctype, out, require_writable=True),
+                1, x.size)
     if status:
-        _check(status, f"sv_{op}_{sfx}")
+        if status == _SV_EOVERLAP:
+            return False
+        _check(status, fn.__name__)
+    return True
 
 
 def _pool(workers):
@@ -255,9 +272,16 @@ def plan_state(algorithm: str, x: np.ndarray, op: str = "softmax", shift: float 
     Keys: ``max``, ``sum`` (three-pass, online), ``mantissa``, ``exponent`` (two-pass),
     plus ``lse`` and ``special`` (True when the row takes the scalar special path).
     ``shift`` replaces the max the three-pass sum stage subtracts (a prefix of a row
-    is summed against the whole row's max).
+    is summed against the whole row's max).  exp(x - shift) must stay finite (the kernels
+    build 2^n for n up to the dtype's largest exponent), so shift >= max(x) - (ln of the
+    dtype's largest number - 1).
     """
     _require()
+    if shift is not None and x.size:
+        lowest = float(np.max(x)) - (math.log(float(np.finfo(x.dtype).max)) - 1.0)
+        if shift < lowest:
+            raise ValueError(f"shift must be at least {lowest!r} (max(x) minus {np.max(x) - lowest:.2f}) "
+                             f"for exp(x - shift) to stay finite in {x.dtype}; got {shift!r}")
     code, sfx = ALGORITHM_CODES[algorithm], _sfx(x.dtype)
     st = ffi.new("sv_state *")
     _call("sv_state_init", st, code, _OP_CODES[op])

@@ -156,13 +156,8 @@ def _fast(op, x, axis, algorithm, temperature, workers, out):
     elif not (out.__class__ is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
               and out.flags.c_contiguous and out.flags.writeable):
         return None
-    elif out is x:
-        if algorithm == "three_pass_reload":
-            return None
-    elif np.may_share_memory(out, x):
-        return None
-    _native.one_row(op, algorithm, x, out)
-    return out
+    # False when out overlaps x in a way the kernels refuse (checked in C, nothing written)
+    return out if _native.one_row(op, algorithm, x, out) else None
 
 
 def _apply(op, x, axis, algorithm, temperature, workers, keepdims, out):

@@ -97,6 +97,25 @@ static void test_errors(void)
         CHECK(sv_accumulate_f32(&st, 1, x, NULL, 2) == SV_ENULL, "reload stores: y required");
     }
     CHECK(sv_select_isa("sse9") == SV_EISA, "unknown ISA refused");
+    {
+        /* overlapping rows are refused before anything is written; y == x works in place
+         * except for three-pass reload */
+        float buf[6] = {1, 2, 3, 4, 5, 6};
+        double z[3] = {0, 0, 0};
+        for (int a = 0; a < 4; a++) {
+            CHECK(sv_softmax_f32(a, buf, buf + 1, 1, 4) == SV_EOVERLAP && buf[1] == 2 && buf[4] == 5,
+                  "%s: y one element past x refused, untouched", ALG[a]);
+            CHECK(sv_log_softmax_f32(a, buf + 2, buf, 2, 2) == SV_EOVERLAP && buf[0] == 1,
+                  "%s: y before x, overlapping, refused", ALG[a]);
+            CHECK(sv_softmax_f32(a, buf, buf + 3, 1, 3) == SV_OK, "%s: adjacent rows are fine", ALG[a]);
+            buf[3] = 4, buf[4] = 5, buf[5] = 6;
+            CHECK(sv_softmax_f64(a, z, z, 1, 3) == (a == SV_THREE_PASS_RELOAD ? SV_EOVERLAP : SV_OK),
+                  "%s: in place", ALG[a]);
+            CHECK(a == SV_THREE_PASS_RELOAD ? z[0] == 0 : fabs(z[0] - 1.0 / 3) < 1e-15, "%s: in place result %g",
+                  ALG[a], z[0]);
+            z[0] = z[1] = z[2] = 0;
+        }
+    }
 }
 
 static void test_empty_and_single(void)
@@ -196,6 +215,48 @@ static void test_extremes(void)
             CHECK(ok && fabs(s - 1) < 1e-6, "%s extreme case %zu: %g %g %g %g", ALG[a], c, y[0], y[1], y[2], y[3]);
             free(x);
             free(y);
+        }
+    }
+}
+
+/* a plain call, not fmax in the loop: gcc 12 for aarch64 crashes vectorizing that */
+static double rel_err_max(double worst, double got, double want)
+{
+    const double e = fabs(got - want) / want;
+    return e > worst ? e : worst;
+}
+
+/* Rows long enough for the unrolled vector loops, with logits around and beyond the
+ * range where the kernels' (v + MAGIC) - MAGIC rounding holds (|x log2 e| < 2^22 in
+ * float32, 2^51 in float64): the row plan must send them to the exact path. */
+static void test_large_logits(void)
+{
+    const double f32_bases[] = {5000.0, 5700.0, 2.9e6, 2.95e6, 4.2e6, 6e6, 1.7e7, 1e30, 3e38};
+    const double f64_bases[] = {7e5, 1.5e6, 1.5e15, 1.6e15, 3e15, 1e20, 1e300};
+    enum { N = 300 };
+    for (int a = 0; a < 4; a++) {
+        for (size_t c = 0; c < sizeof f32_bases / sizeof f32_bases[0]; c++) {
+            float x[N], y[N];
+            double xd[N], want[N], worst = 0;
+            for (int i = 0; i < N; i++) {
+                x[i] = (float)(f32_bases[c] - (i % 7) * 0.5 * (f32_bases[c] > 1e7 ? f32_bases[c] * 1e-6 : 1.0));
+                xd[i] = x[i];
+            }
+            ref_softmax(xd, want, N);
+            CHECK(sv_softmax_f32(a, x, y, 1, N) == SV_OK, "status");
+            for (int i = 0; i < N; i++)
+                worst = rel_err_max(worst, y[i], want[i]);
+            CHECK(worst <= 2e-6, "%s f32 large logits %g: relative error %g", ALG[a], f32_bases[c], worst);
+        }
+        for (size_t c = 0; c < sizeof f64_bases / sizeof f64_bases[0]; c++) {
+            double x[N], y[N], want[N], worst = 0;
+            for (int i = 0; i < N; i++)
+                x[i] = f64_bases[c] - (i % 7) * 0.5 * (f64_bases[c] > 1e15 ? f64_bases[c] * 1e-15 : 1.0);
+            ref_softmax(x, want, N);
+            CHECK(sv_softmax_f64(a, x, y, 1, N) == SV_OK, "status");
+            for (int i = 0; i < N; i++)
+                worst = rel_err_max(worst, y[i], want[i]);
+            CHECK(worst <= 1e-13, "%s f64 large logits %g: relative error %g", ALG[a], f64_bases[c], worst);
         }
     }
 }
@@ -424,6 +485,7 @@ int main(void)
         test_dominated();
         test_special_values();
         test_extremes();
+        test_large_logits();
         test_random_rows();
         test_batch();
         test_extexp();
