@@ -411,3 +411,24 @@ print(softviz.softmax([1.0, 2.0, 3.0]).round(8).tolist())
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[0.09003057, 0.24472847, 0.66524096]"
+
+
+@pytest.mark.parametrize("algorithm", softviz.ALGORITHMS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_out_overlapping_x_gives_the_result_of_a_copy(algorithm, dtype, op):
+    """out may be x itself or overlap it partly (one element along, either way): the
+    result is what a separate output gets, for every algorithm (the kernels refuse a
+    partial overlap and three-pass reload in place; the general path then goes through
+    a temporary)."""
+    fn = getattr(softviz, op)
+    rng = np.random.default_rng(7)
+    for n in (5, 300, 5000):
+        buf = (rng.standard_normal(n + 1) * 4).astype(dtype)
+        for x_slice, out_slice in ((slice(0, n), slice(1, n + 1)), (slice(1, n + 1), slice(0, n)),
+                                   (slice(0, n), slice(0, n))):
+            b = buf.copy()
+            want = fn(b[x_slice].copy(), algorithm=algorithm)
+            got = fn(b[x_slice], algorithm=algorithm, out=b[out_slice])
+            assert got is not None and np.shares_memory(got, b)
+            np.testing.assert_array_equal(b[out_slice], want)
