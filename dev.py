@@ -13,9 +13,10 @@
 `python -m venv`, and `pip install -e ".[lab,test]"` into it, which compiles the
 C core (native/) through cffi. The install is repeated only when pyproject.toml,
 setup.py, anything under native/ or the Python version changed, or when the
-compiled module softviz/_softviz_cffi* is missing. pip is called as usual, so
-PIP_* environment variables and pip config files apply; SOFTVIZ_CFLAGS adds C
-flags at build time.
+compiled module softviz/_softviz_cffi* is missing, or the compiler settings
+(CC, CFLAGS, LDFLAGS, SOFTVIZ_CFLAGS) differ from the last install. pip is
+called as usual, so PIP_* environment variables and pip config files apply;
+SOFTVIZ_CFLAGS adds C flags at build time.
 
 `lab` and `slides` serve on 127.0.0.1 only, with Jupyter's random token. As
 root (containers, lab machines) they pass --allow-root, which JupyterLab
@@ -39,6 +40,9 @@ MIN_PYTHON = (3, 10)
 ROOT = os.path.dirname(os.path.abspath(__file__))
 EXTRAS = "lab,test"          # one venv serves every command
 STAMP_NAME = "softviz-dev-stamp.txt"
+# Environment variables that change what the C build produces (setuptools reads
+# CC, CFLAGS, LDFLAGS; native/build_ffi.py reads SOFTVIZ_CFLAGS).
+BUILD_ENV = ("CC", "CFLAGS", "LDFLAGS", "SOFTVIZ_CFLAGS")
 # Build/run artifacts under native/ that must not trigger a reinstall.
 _SKIP_DIRS = {"build", "__pycache__", ".pytest_cache", ".hypothesis"}
 _SKIP_SUFFIXES = (".o", ".obj", ".so", ".pyd", ".dll", ".dylib", ".a", ".lib", ".exe", ".pyc")
@@ -129,10 +133,18 @@ def run(cmd, interrupt=None, **kwargs):
     STOP_GRACE seconds before it is killed; dev.py then exits with 128 + the
     signal number.
     """
+    return wait(start(cmd, **kwargs), interrupt)
+
+
+def start(cmd, **kwargs):
     try:
-        proc = subprocess.Popen(cmd, **kwargs)
+        return subprocess.Popen(cmd, **kwargs)
     except OSError as exc:
         die("could not run %s: %s" % (cmd[0], exc))
+
+
+def wait(proc, interrupt=None):
+    """Wait for a started child, with run()'s signal handling; returns its exit code."""
     stop_signals = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
     previous = {}
     for sig in stop_signals:
@@ -224,6 +236,23 @@ def _native_files():
                 yield os.path.join(dirpath, name)
 
 
+def install_relevant(pyproject_text):
+    """pyproject.toml without the [tool.*] tables pip never reads (pytest, ruff, mypy...).
+
+    Editing test or lint settings must not recompile the C core; [tool.setuptools]
+    does change the install and stays. A plain text filter (no TOML parser in the
+    standard library of Python 3.10): a table runs from its header line to the next.
+    """
+    keep, out = True, []
+    for line in pyproject_text.splitlines(True):
+        if line.startswith("["):   # a table header ([name] or [[name]]), unindented as written here
+            name = line.lstrip("[").split("]")[0].strip().strip('"')
+            keep = not name.startswith("tool.") or name.startswith("tool.setuptools")
+        if keep:
+            out.append(line)
+    return "".join(out)
+
+
 def build_fingerprint(py_version):
     """Hash of everything that decides what `pip install -e` produces."""
     h = hashlib.sha256()
@@ -235,10 +264,19 @@ def build_fingerprint(py_version):
         h.update(("\0file " + rel + "\0").encode())
         try:
             with open(path, "rb") as f:
-                h.update(f.read())
+                data = f.read()
         except OSError:
             h.update(b"<missing>")
+            continue
+        if rel == "pyproject.toml":
+            data = install_relevant(data.decode("utf-8", "replace")).encode("utf-8")
+        h.update(data)
+    # The compiler and its flags decide the build too: CC=clang must rebuild a gcc
+    # build. An unset variable adds nothing, so an existing stamp stays valid.
     h.update(("\0SOFTVIZ_CFLAGS=" + os.environ.get("SOFTVIZ_CFLAGS", "")).encode())
+    for name in BUILD_ENV:
+        if name != "SOFTVIZ_CFLAGS" and os.environ.get(name):
+            h.update(("\0%s=%s" % (name, os.environ[name])).encode())
     return h.hexdigest()
 
 
@@ -295,11 +333,82 @@ def setup():
     return py
 
 
+# `dev.py test` without a path runs the suite as two pytest processes side by side:
+# the browser suite with the notebooks (mostly waiting on JupyterLab's kernels and on
+# Chromium) and everything else, spread over the cores by pytest-xdist. They must
+# stay apart: Playwright keeps an asyncio loop in its thread for the whole session,
+# and nbval must run a notebook's cells in order in one kernel.
+BROWSER_PART = ["tests/browser", "notebooks"]
+REST_PART = ["tests", "--ignore=tests/browser"]
+NO_TESTS = 5   # pytest's exit code when nothing was collected (e.g. -m browser for the rest)
+
+
+def _shown(args):
+    import shlex
+
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def _names_a_path(arg):
+    return not arg.startswith("-") and os.path.exists(os.path.join(ROOT, arg.split("::")[0]))
+
+
+def _workers(variable):
+    """pytest-xdist workers for one part ($variable, default: the cores, at most 4)."""
+    value = os.environ.get(variable, "")
+    if value:
+        return value
+    return str(max(1, min(os.cpu_count() or 1, 4)))
+
+
 def cmd_test(args):
     py = setup()
-    cmd = [py, "-m", "pytest"] + args
-    say("running: " + " ".join(["python -m pytest"] + args))
-    return run(cmd, cwd=ROOT)
+    serial = os.environ.get("SOFTVIZ_TEST_WORKERS") == "0"
+    if serial or any(_names_a_path(a) for a in args) or "--help" in args or "-h" in args:
+        # a path given: exactly the pytest the user asked for, in one process
+        say("running: python -m pytest " + _shown(args))
+        return run([py, "-m", "pytest"] + args, cwd=ROOT)
+    return _test_in_two_parts(py, args)
+
+
+def _test_in_two_parts(py, args):
+    import tempfile
+
+    # --dist loadgroup: a notebook's nbval cells stay in one worker (tests/conftest.py
+    # groups them); each browser worker runs its own JupyterLab and Chromium
+    rest = ["-n", _workers("SOFTVIZ_TEST_WORKERS"), "--dist", "loadgroup"] + REST_PART + args
+    browser = ["-n", _workers("SOFTVIZ_BROWSER_WORKERS"), "--dist", "loadgroup"] + BROWSER_PART + args
+    log = tempfile.TemporaryFile(mode="w+b")
+    say("running, side by side: python -m pytest " + _shown(browser) + "  (output shown when it ends)")
+    say("                       python -m pytest " + _shown(rest))
+    background = start([py, "-m", "pytest"] + browser, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                       stdin=subprocess.DEVNULL)
+    try:
+        rest_code = run([py, "-m", "pytest"] + rest, cwd=ROOT)
+        if background.poll() is None:
+            say("waiting for the browser suite and the notebooks")
+        browser_code = wait(background)
+    finally:
+        if background.poll() is None:   # dev.py was stopped: stop this child too
+            _stop_child(background, signal.SIGTERM)
+        log.seek(0)
+        say("output of python -m pytest " + _shown(browser) + ":")
+        sys.stdout.flush()
+        out = getattr(sys.stdout, "buffer", None)
+        data = log.read()
+        if out is not None:
+            out.write(data)
+            out.flush()
+        else:
+            sys.stdout.write(data.decode("utf-8", "replace"))
+        log.close()
+    codes = {"browser suite and notebooks": browser_code, "the rest": rest_code}
+    say("results: " + ", ".join("%s exit %d" % kv for kv in codes.items())
+        + " (exit 5: no test selected in that part)")
+    ran = [c for c in codes.values() if c != NO_TESTS]
+    if not ran:
+        return NO_TESTS
+    return next((c for c in ran if c != 0), 0)
 
 
 def is_root():

@@ -8,11 +8,15 @@ matplotlib, ipywidgets or sympy until a lesson needs them).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from typing import Any
 
 __all__ = ["lazy_exports"]
 
 
-def lazy_exports(package: str, table: dict, namespace: dict, public: list, modules=(), owner: str | None = None):
+def lazy_exports(package: str | None, table: Mapping[str, str], namespace: MutableMapping[str, Any],
+                 public: Iterable[str], modules: Iterable[str] = (), owner: str | None = None
+                 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Return ``(__getattr__, __dir__)`` for a package that re-exports ``table`` lazily.
 
     ``package`` is the package the names in ``table`` are imported relative to,
@@ -21,7 +25,7 @@ def lazy_exports(package: str, table: dict, namespace: dict, public: list, modul
     themselves public attributes; ``owner`` is the re-exporting module's name when it is
     not ``package`` itself (for the error message).
     """
-    def __getattr__(name):
+    def __getattr__(name: str) -> Any:
         if name in modules:
             value = importlib.import_module(f".{name}", package)
             namespace[name] = value
@@ -32,7 +36,7 @@ def lazy_exports(package: str, table: dict, namespace: dict, public: list, modul
             return value
         raise AttributeError(f"module {owner or package!r} has no attribute {name!r}")
 
-    def __dir__():
+    def __dir__() -> list[str]:
         return sorted(set(namespace) | set(public))
 
     return __getattr__, __dir__

@@ -18,6 +18,7 @@ import os
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -75,30 +76,30 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _require():
+def _require() -> None:
     if lib is None:
         raise RuntimeError(f"the softviz C core is not compiled ({LOAD_ERROR}); reinstall softviz")
 
 
-def _check(status, name):
+def _check(status: int, name: str) -> None:
     if status != 0:
         raise RuntimeError(f"softviz C core: {name} returned {status} ({_STATUS.get(status, 'unknown error')})")
 
 
-def _sfx(dtype) -> str:
+def _sfx(dtype: np.dtype) -> str:
     return "f32" if dtype.char == "f" else "f64"
 
 
-def _in(a):
+def _in(a: np.ndarray) -> Any:
     return ffi.from_buffer("float[]" if a.dtype.char == "f" else "double[]", a)
 
 
-def _out(a):
+def _out(a: np.ndarray) -> Any:
     # refuses read-only buffers (np.memmap mode 'r', bytes, arrays with writeable=False)
     return ffi.from_buffer("float[]" if a.dtype.char == "f" else "double[]", a, require_writable=True)
 
 
-def _call(name, *args):
+def _call(name: str, *args: Any) -> None:
     _check(getattr(lib, name)(*args), name)
 
 
@@ -126,17 +127,17 @@ def kernel_info() -> dict:
                 "compiler": None, "load_error": LOAD_ERROR}
     rec = lib.sv_kernel_info()
 
-    def text(p):
+    def text(p: Any) -> str:
         return ffi.string(p).decode() if p != ffi.NULL else ""
 
-    def items(p):
+    def items(p: Any) -> list[str]:
         return [s for s in text(p).split(",") if s]
 
     return {"isa": text(rec.isa), "compiled": items(rec.compiled), "supported": items(rec.supported),
             "requested": text(rec.requested), "compiler": text(rec.compiler), "load_error": None}
 
 
-def _select_from_environment():
+def _select_from_environment() -> None:
     wanted = os.environ.get("SOFTVIZ_ISA", "").strip().lower()
     try:
         select_isa(wanted or None)
@@ -186,7 +187,7 @@ def rows(op: str, algorithm: str, x: np.ndarray, out: np.ndarray | None = None, 
         spans = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         per_row = 1 if op == "logsumexp" else n
 
-        def run(span):
+        def run(span: tuple[int, int]) -> None:
             a, b = span
             _call(f"sv_{op}_{sfx}", code, xb + a * n, ob + a * per_row, b - a, n)
 
@@ -215,7 +216,7 @@ def one_row(op: str, algorithm: str, x: np.ndarray, out: np.ndarray) -> bool:
     return True
 
 
-def _pool(workers):
+def _pool(workers: int) -> ThreadPoolExecutor:
     with _pools_lock:
         if workers not in _pools:
             _pools[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="softviz")
@@ -229,7 +230,7 @@ def chunks(n: int, workers: int) -> list[tuple[int, int]]:
     return [(a, min(n, a + step)) for a in range(0, n, step)]
 
 
-def _split_row(op, code, sfx, x, out, r, workers):
+def _split_row(op: str, code: int, sfx: str, x: np.ndarray, out: np.ndarray, r: int, workers: int) -> None:
     """One long row across threads, through the C row plan: accumulate chunks, merge, finish."""
     n = x.shape[0]
     pool, spans = _pool(workers), chunks(n, workers)
@@ -239,7 +240,7 @@ def _split_row(op, code, sfx, x, out, r, workers):
     _call("sv_state_init", state, code, _OP_CODES[op])
     accumulate, finalize, finish = (getattr(lib, f"sv_{f}_{sfx}") for f in ("accumulate", "finalize", "finish"))
     for stage in range(lib.sv_plan_stages(code)):
-        def part(span, stage=stage, state=state):
+        def part(span: tuple[int, int], stage: int = stage, state: Any = state) -> Any:
             a, b = span
             st = ffi.new("sv_state *", state[0])   # the merged state so far: fixed max for stage 1
             _check(accumulate(st, stage, xb + a, yb + a if yb != ffi.NULL else ffi.NULL, b - a), "accumulate")
@@ -307,7 +308,7 @@ def extexp(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mant, expo
 
 
-def extexp_exact_range(dtype) -> float:
+def extexp_exact_range(dtype: np.dtype) -> float:
     """Largest |x| for which the kernels' range reduction x - n ln 2 is exact."""
     _require()
     return float(lib.sv_extexp_exact_range(int(dtype == np.float64)))

@@ -21,8 +21,13 @@ import math
 import numbers
 import operator
 import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
+from numpy.typing import DTypeLike
+
+_T = TypeVar("_T")
 
 __all__ = [
     "MAX_ELEMENTS",
@@ -40,12 +45,17 @@ __all__ = [
     "function",
 ]
 
+#: What an ``rng`` parameter accepts (see :func:`rng`).
+RngLike = int | np.integer | np.random.Generator | np.random.SeedSequence | np.random.BitGenerator | None
+#: What a ``shape``/``size`` parameter accepts (see :func:`shape`).
+ShapeLike = int | Sequence[int]
+
 #: Largest number of elements a function builds on request (400 MB of float64):
 #: past it, a size argument is refused before any work starts.
 MAX_ELEMENTS = 50_000_000
 
 
-def short(value, limit: int = 60) -> str:
+def short(value: object, limit: int = 60) -> str:
     """repr(value), cut to ``limit`` characters (10**400 must not fill a message)."""
     try:
         text = repr(value)
@@ -54,22 +64,22 @@ def short(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _is_bool(value) -> bool:
+def _is_bool(value: object) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
-def _unwrap0d(value):
+def _unwrap0d(value: object) -> Any:
     # a 0-d array (e.g. np.float64 arithmetic on arrays) is a scalar to the user
     if isinstance(value, np.ndarray) and value.ndim == 0:
         return value[()]
     return value
 
 
-def _fmt_bound(b) -> str:
+def _fmt_bound(b: float | None) -> str:
     return f"{b:g}" if isinstance(b, float) else str(b)
 
 
-def _interval(lo, hi, lo_open, hi_open) -> str:
+def _interval(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
     if lo is not None and hi is not None:
         return f"in {'(' if lo_open else '['}{_fmt_bound(lo)}, {_fmt_bound(hi)}{')' if hi_open else ']'}"
     if lo is not None:
@@ -79,7 +89,7 @@ def _interval(lo, hi, lo_open, hi_open) -> str:
     return ""
 
 
-def real_scalar(name: str, value, *, lo=None, hi=None, lo_open: bool = False,
+def real_scalar(name: str, value: object, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
                 hi_open: bool = False, finite: bool = True) -> float:
     """``value`` as a Python float if it is a real number in the given range.
 
@@ -94,7 +104,7 @@ def real_scalar(name: str, value, *, lo=None, hi=None, lo_open: bool = False,
     try:
         x = float(value)
     except OverflowError:  # a Python int beyond 1.8e308
-        x = math.inf if value > 0 else -math.inf
+        x = -math.inf if value < 0 else math.inf
     rng_text = _interval(lo, hi, lo_open, hi_open)
     bounded = lo is not None and hi is not None  # "finite" goes without saying
     need = " and ".join(t for t in ("finite" if finite and not bounded else "", rng_text) if t) \
@@ -107,12 +117,12 @@ def real_scalar(name: str, value, *, lo=None, hi=None, lo_open: bool = False,
     return x
 
 
-def positive_real(name: str, value) -> float:
+def positive_real(name: str, value: object) -> float:
     """``value`` as a float if it is a finite real number > 0 (temperatures, bandwidths)."""
     return real_scalar(name, value, lo=0.0, lo_open=True)
 
 
-def integer(name: str, value, *, lo=None, hi=None, hi_reason: str = "") -> int:
+def integer(name: str, value: object, *, lo: int | None = None, hi: int | None = None, hi_reason: str = "") -> int:
     """``value`` as a Python int if it is an integer (not a bool, not a float) in [lo, hi].
 
     ``hi_reason`` explains an upper limit that exists to bound run time or memory.
@@ -128,14 +138,14 @@ def integer(name: str, value, *, lo=None, hi=None, hi_reason: str = "") -> int:
     return v
 
 
-def boolean(name: str, value) -> bool:
+def boolean(name: str, value: object) -> bool:
     """``value`` if it is True or False (numpy bools included)."""
     if not _is_bool(value):
         raise TypeError(f"{name} must be True or False, got {short(value, 40)}")
     return bool(value)
 
 
-def function(name: str, value, *, optional: bool = True):
+def function(name: str, value: object, *, optional: bool = True) -> Callable[..., Any] | None:
     """``value`` if it is callable (or None when ``optional``)."""
     if value is None and optional:
         return None
@@ -149,7 +159,7 @@ _KIND_NAMES = {"O": "Python objects", "U": "strings", "S": "bytes", "V": "struct
                "M": "datetimes", "m": "timedeltas", "c": "complex numbers"}
 
 
-def numeric_array(name: str, value, *, max_size: int = MAX_ELEMENTS) -> np.ndarray:
+def numeric_array(name: str, value: object, *, max_size: int = MAX_ELEMENTS) -> np.ndarray:
     """``numpy.asarray(value)`` if it holds real numbers (bool, int or float), its dtype kept.
 
     Ragged lists, strings, bytes, complex and object arrays raise ``TypeError``;
@@ -187,8 +197,8 @@ def numeric_array(name: str, value, *, max_size: int = MAX_ELEMENTS) -> np.ndarr
     return arr
 
 
-def real_array(name: str, value, *, ndim=None, min_ndim: int = 0, nonempty: bool = False,
-               finite="all", dtype=np.float64, max_size: int = MAX_ELEMENTS) -> np.ndarray:
+def real_array(name: str, value: object, *, ndim: int | Iterable[int] | None = None, min_ndim: int = 0,
+               nonempty: bool = False, finite: str = "all", dtype: DTypeLike | None = np.float64, max_size: int = MAX_ELEMENTS) -> np.ndarray:
     """``value`` as an array of ``dtype`` (float64 by default; None keeps a float dtype).
 
     ``ndim``: an int or a tuple of allowed numbers of dimensions; ``min_ndim``:
@@ -220,7 +230,7 @@ def real_array(name: str, value, *, ndim=None, min_ndim: int = 0, nonempty: bool
     return arr
 
 
-def axis(name: str, value, ndim: int) -> int:
+def axis(name: str, value: object, ndim: int) -> int:
     """``value`` as an axis index in [0, ndim) (negative counts from the end)."""
     value = _unwrap0d(value)
     if _is_bool(value) or not isinstance(value, numbers.Integral):
@@ -232,7 +242,7 @@ def axis(name: str, value, ndim: int) -> int:
     return v % ndim
 
 
-def rng(value, name: str = "rng") -> np.random.Generator:
+def rng(value: object, name: str = "rng") -> np.random.Generator:
     """A ``numpy.random.Generator`` from None (fresh entropy), a seed (int >= 0),
     a ``SeedSequence``/``BitGenerator`` or a Generator (returned as is)."""
     if value is None or isinstance(value, (np.random.SeedSequence, np.random.BitGenerator)):
@@ -248,16 +258,18 @@ def rng(value, name: str = "rng") -> np.random.Generator:
                     f"got {type(value).__name__}")
 
 
-def shape(name: str, value, *, max_size: int = MAX_ELEMENTS) -> tuple:
+def shape(name: str, value: object, *, max_size: int = MAX_ELEMENTS) -> tuple[int, ...]:
     """``value`` (an int or a sequence of ints >= 0) as a shape tuple, at most ``max_size`` elements."""
     value = _unwrap0d(value)
     if isinstance(value, (str, bytes, bytearray, memoryview)) or _is_bool(value):
         raise TypeError(f"{name} must be an integer or a tuple of integers, got {type(value).__name__}")
+    dims: tuple[object, ...]
     if isinstance(value, numbers.Integral):
         dims = (value,)
     else:
         try:
-            dims = tuple(value)
+            # not every iterable is an Iterable to mypy (__getitem__ ones); a non-iterable raises below
+            dims = tuple(cast(Iterable[object], value))
         except TypeError:
             raise TypeError(f"{name} must be an integer or a tuple of integers, "
                             f"got {type(value).__name__} {short(value, 40)}") from None
@@ -277,7 +289,7 @@ def shape(name: str, value, *, max_size: int = MAX_ELEMENTS) -> tuple:
     return tuple(out)
 
 
-def choice(name: str, value, options) -> object:
+def choice(name: str, value: object, options: Sequence[_T]) -> _T:
     """``value`` if it is one of ``options`` (compared by type and value, never elementwise)."""
     for option in options:
         if type(value) is type(option) or (isinstance(value, str) and isinstance(option, str)):

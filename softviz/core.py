@@ -23,6 +23,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _native, reference
 from ._args import positive_real
@@ -30,7 +31,7 @@ from ._validate import numeric_array
 
 __all__ = ["ALGORITHMS", "softmax", "log_softmax", "logsumexp", "native_available", "kernel_info"]
 
-Axis = int | tuple | None
+Axis = int | tuple[int, ...] | None
 
 ALGORITHMS = ("three_pass_reload", "three_pass_recompute", "two_pass", "online")
 
@@ -71,7 +72,7 @@ def kernel_info() -> dict:
     return _native.kernel_info()
 
 
-def softmax(x: Any, axis: Axis = -1, *, algorithm: str = "two_pass", temperature: float = 1.0,
+def softmax(x: ArrayLike, axis: Axis = -1, *, algorithm: str = "two_pass", temperature: float = 1.0,
             workers: int = 1, out: np.ndarray | None = None) -> np.ndarray:
     """softmax(x / temperature) along ``axis``, computed by the C core.
 
@@ -104,7 +105,7 @@ def softmax(x: Any, axis: Axis = -1, *, algorithm: str = "two_pass", temperature
     return _apply("softmax", x, axis, algorithm, temperature, workers, False, out)
 
 
-def log_softmax(x: Any, axis: Axis = -1, *, algorithm: str = "two_pass", temperature: float = 1.0,
+def log_softmax(x: ArrayLike, axis: Axis = -1, *, algorithm: str = "two_pass", temperature: float = 1.0,
                 workers: int = 1, out: np.ndarray | None = None) -> np.ndarray:
     """log(softmax(x / temperature)) computed as x - logsumexp(x), never via log(softmax).
 
@@ -118,7 +119,7 @@ def log_softmax(x: Any, axis: Axis = -1, *, algorithm: str = "two_pass", tempera
     return _apply("log_softmax", x, axis, algorithm, temperature, workers, False, out)
 
 
-def logsumexp(x: Any, axis: Axis = -1, *, keepdims: bool = False, algorithm: str = "two_pass",
+def logsumexp(x: ArrayLike, axis: Axis = -1, *, keepdims: bool = False, algorithm: str = "two_pass",
               workers: int = 1) -> np.ndarray:
     """log(sum(exp(x))) along ``axis``; an empty axis gives -inf (as scipy).
 
@@ -136,7 +137,7 @@ _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _ALGORITHM_SET = frozenset(ALGORITHMS)
 
 
-def _fast(op, x, axis, algorithm, temperature, workers, out):
+def _fast(op: str, x: Any, axis: Any, algorithm: Any, temperature: Any, workers: Any, out: Any) -> np.ndarray | None:
     """The most common call straight to the kernels, or None for the general path.
 
     A 1-D C-contiguous float32/float64 array along its only axis, no temperature, one
@@ -160,7 +161,8 @@ def _fast(op, x, axis, algorithm, temperature, workers, out):
     return out if _native.one_row(op, algorithm, x, out) else None
 
 
-def _apply(op, x, axis, algorithm, temperature, workers, keepdims, out):
+def _apply(op: str, x: Any, axis: Any, algorithm: Any, temperature: Any, workers: Any, keepdims: bool,
+           out: Any) -> np.ndarray:
     _check_algorithm(algorithm)
     _check_temperature(temperature)
     _check_workers(workers)
@@ -208,7 +210,7 @@ def _apply(op, x, axis, algorithm, temperature, workers, keepdims, out):
     return np.asarray(res.astype(out_dtype, copy=False))
 
 
-def _check_out(out, shape, dtype):
+def _check_out(out: Any, shape: tuple[int, ...], dtype: np.dtype) -> None:
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
     if out.shape != shape:
@@ -219,7 +221,8 @@ def _check_out(out, shape, dtype):
         raise ValueError("out is read-only")
 
 
-def _direct_out(out, rows, perm, out_dtype, algorithm):
+def _direct_out(out: np.ndarray | None, rows: np.ndarray, perm: Any, out_dtype: np.dtype,
+                algorithm: str) -> np.ndarray | None:
     """``out`` as the kernels' output rows when it can be written directly, else None."""
     if out is None or perm is not None or out.dtype != rows.dtype or out_dtype != rows.dtype:
         return None
@@ -236,7 +239,7 @@ def _direct_out(out, rows, perm, out_dtype, algorithm):
     return view
 
 
-def _divide_by_temperature(arr, t, axes):
+def _divide_by_temperature(arr: np.ndarray, t: float, axes: tuple[int, ...]) -> np.ndarray:
     """arr / t, or (arr - max) / t per row where arr / t would overflow: softmax is shift
     invariant, and shifted logits are <= 0, so the limit (uniform over the argmax set)
     comes out however small t is."""
@@ -250,19 +253,19 @@ def _divide_by_temperature(arr, t, axes):
         return (shifted / np.float64(t)).astype(arr.dtype)
 
 
-def _check_algorithm(algorithm):
+def _check_algorithm(algorithm: Any) -> None:
     if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
 
 
-def _check_temperature(temperature):
+def _check_temperature(temperature: Any) -> None:
     # exact-type fast paths first: the panels call softmax on tiny rows many times a second
     if temperature.__class__ is float and 0.0 < temperature < math.inf:
         return
     positive_real("temperature", temperature)
 
 
-def _check_workers(workers):
+def _check_workers(workers: Any) -> None:
     if workers.__class__ is int and workers >= 1:
         return
     if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, numbers.Integral):
@@ -271,7 +274,7 @@ def _check_workers(workers):
         raise ValueError(f"workers must be >= 1, got {workers}")
 
 
-def _as_real_array(x):
+def _as_real_array(x: Any) -> tuple[np.ndarray, np.dtype]:
     """(array in the dtype the kernels run in, dtype of the result)."""
     try:
         arr = np.asarray(x)
@@ -295,7 +298,7 @@ def _as_real_array(x):
 _KIND_NAMES = {"O": "Python objects", "U": "strings", "S": "bytes", "V": "void/structured", "M": "datetimes", "m": "timedeltas"}
 
 
-def _normalize_axes(axis, ndim):
+def _normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     if ndim == 0:
         # a 0-d input is one row of length 1, whatever axis names it (as in scipy)
         if axis is None or (isinstance(axis, tuple) and not axis) or axis in (0, -1):
@@ -310,9 +313,10 @@ def _normalize_axes(axis, ndim):
     for a in items:
         if isinstance(a, (bool, np.bool_)) or not isinstance(a, numbers.Integral):
             raise TypeError(f"axis must be an int, a tuple of ints or None, got {axis!r}")
-        if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")
-        out.append(int(a) % ndim)
+        i = int(a)
+        if not -ndim <= i < ndim:
+            raise ValueError(f"axis {i} is out of bounds for an array of dimension {ndim}")
+        out.append(i % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis!r}")
     return tuple(out)

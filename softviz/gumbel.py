@@ -43,9 +43,11 @@ from typing import NamedTuple
 import numpy as np
 import scipy.special
 import scipy.stats
+from numpy.typing import ArrayLike
 
 from . import _validate as V
 from . import core
+from ._validate import RngLike, ShapeLike
 
 __all__ = [
     "sample_gumbel",
@@ -77,31 +79,31 @@ _MAX_NUMPY_DRAWS = 1_000_000
 # Input checks
 # --------------------------------------------------------------------------
 
-def _logits(logits, name="logits", *, ndim1=False):
+def _logits(logits: ArrayLike, name: str = "logits", *, ndim1: bool = False) -> np.ndarray:
     """``logits`` as a float64 array; -inf allowed, +inf/NaN/complex/empty rejected."""
     return V.real_array(name, logits, ndim=1 if ndim1 else None, min_ndim=1, nonempty=True,
                         finite="neginf")
 
 
-def _need_a_class(arr, axis=-1, name="logits"):
+def _need_a_class(arr: np.ndarray, axis: int = -1, name: str = "logits") -> None:
     if np.isneginf(arr).all(axis=axis).any():
         raise ValueError(f"every entry of {name} along an axis is -inf: there is no class to sample")
 
 
-def _tau(tau):
+def _tau(tau: object) -> float:
     return V.positive_real("tau", tau)
 
 
-def _count(value, name, lo=None, hi=None):
+def _count(value: object, name: str, lo: int | None = None, hi: int | None = None) -> int:
     return V.integer(name, value, lo=lo, hi=hi)
 
 
-def _size(size):
+def _size(size: ShapeLike | None) -> tuple[int, ...]:
     """``size`` as a shape tuple (None -> ())."""
     return () if size is None else V.shape("size", size)
 
 
-def _work(count, what):
+def _work(count: float, what: str) -> None:
     # noise values drawn (or numbers stored): past the limit a call would run for minutes
     if count > _MAX_WORK:
         raise ValueError(f"{what} asks for {count:.3g} random numbers; the limit is {_MAX_WORK:.3g}")
@@ -111,7 +113,7 @@ def _work(count, what):
 # Samplers
 # --------------------------------------------------------------------------
 
-def sample_gumbel(shape, rng=None):
+def sample_gumbel(shape: ShapeLike, rng: RngLike = None) -> np.ndarray:
     """Standard Gumbel noise G = -log(-log U), U uniform, as a float64 array of ``shape``.
 
     ``shape`` is an int or a tuple (``()`` gives a 0-d array). The CDF is
@@ -130,7 +132,7 @@ def sample_gumbel(shape, rng=None):
     return -np.log(-np.log(u))
 
 
-def gumbel_max(logits, size=None, rng=None):
+def gumbel_max(logits: ArrayLike, size: ShapeLike | None = None, rng: RngLike = None) -> np.ndarray:
     """Indices argmax_i(logits_i + G_i): draws from Categorical(softmax(logits)).
 
     ``logits`` is 1-D (n classes; -inf classes are never drawn). ``size`` (None,
@@ -154,7 +156,8 @@ def gumbel_max(logits, size=None, rng=None):
     return out
 
 
-def gumbel_softmax(logits, tau=1.0, hard=False, axis=-1, rng=None):
+def gumbel_softmax(logits: ArrayLike, tau: float = 1.0, hard: bool = False, axis: int = -1,
+                   rng: RngLike = None) -> np.ndarray:
     """One Gumbel-softmax (Concrete) sample y = softmax((logits + G) / tau) along ``axis``.
 
     ``G`` has the shape of ``logits``: every row along ``axis`` gets its own
@@ -186,7 +189,7 @@ def gumbel_softmax(logits, tau=1.0, hard=False, axis=-1, rng=None):
     return one_hot
 
 
-def gumbel_top_k(logits, k, rng=None, *, size=None):
+def gumbel_top_k(logits: ArrayLike, k: int, rng: RngLike = None, *, size: ShapeLike | None = None) -> np.ndarray:
     """k distinct class indices, in the order drawn: the top k of logits + G.
 
     Equivalent to drawing k times from softmax(logits) without replacement
@@ -221,7 +224,7 @@ def gumbel_top_k(logits, k, rng=None, *, size=None):
 # Gradients, densities, exact probabilities
 # --------------------------------------------------------------------------
 
-def soft_sample_jacobian(y, tau=1.0):
+def soft_sample_jacobian(y: ArrayLike, tau: float = 1.0) -> np.ndarray:
     """Jacobian dy/dlogits of a soft sample y = softmax((logits + G) / tau), from y alone.
 
     J[..., i, j] = (y_i * delta_ij - y_i * y_j) / tau for y of shape (..., n);
@@ -243,7 +246,7 @@ def soft_sample_jacobian(y, tau=1.0):
     return (diag - outer) / tau
 
 
-def binary_concrete_cdf(y1, logits, tau):
+def binary_concrete_cdf(y1: ArrayLike, logits: ArrayLike, tau: float) -> np.ndarray:
     """P(Y_1 <= y1) for the first coordinate of a 2-class Concrete sample.
 
     Y_1 = sigmoid((z_1 - z_2 + G_1 - G_2) / tau), and G_1 - G_2 is standard
@@ -265,7 +268,7 @@ def binary_concrete_cdf(y1, logits, tau):
     return np.where(y1 <= 0, 0.0, np.where(y1 >= 1, 1.0, inside))
 
 
-def concrete_log_density(y, logits, tau):
+def concrete_log_density(y: ArrayLike, logits: ArrayLike, tau: float) -> np.ndarray:
     """log of the Concrete density at points y of the open simplex, shape (..., n).
 
     p(y) = (n-1)! tau^(n-1) prod_i (pi_i y_i^(-tau-1)) / (sum_i pi_i y_i^(-tau))^n
@@ -295,7 +298,7 @@ def concrete_log_density(y, logits, tau):
                 - n * core.logsumexp(z - tau * log_y, axis=-1))
 
 
-def concrete_density(y, logits, tau):
+def concrete_density(y: ArrayLike, logits: ArrayLike, tau: float) -> np.ndarray:
     """exp(:func:`concrete_log_density`): the Concrete density on the open simplex.
 
     Used in: notebooks/03_gumbel.ipynb
@@ -303,7 +306,7 @@ def concrete_density(y, logits, tau):
     return np.exp(concrete_log_density(y, logits, tau))
 
 
-def plackett_luce_probability(order, logits):
+def plackett_luce_probability(order: ArrayLike, logits: ArrayLike) -> float:
     """Exact probability that drawing without replacement from softmax(logits) gives ``order``.
 
     prod_t p_{order_t} / (1 - sum_{s<t} p_{order_s}), computed as a sum of
@@ -316,14 +319,14 @@ def plackett_luce_probability(order, logits):
     arr = V.numeric_array("order", order)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"order must hold integer class indices, got dtype {arr.dtype}")
-    order = arr.ravel().tolist()
-    _work(len(order) * z.size, "order x logits")
-    if len(set(order)) != len(order) or any(not 0 <= i < z.size for i in order):
+    indices: list[int] = arr.ravel().tolist()
+    _work(len(indices) * z.size, "order x logits")
+    if len(set(indices)) != len(indices) or any(not 0 <= i < z.size for i in indices):
         raise ValueError(f"order must hold distinct class indices of logits, in [0, {z.size}), "
-                         f"got {V.short(order)}")
+                         f"got {V.short(indices)}")
     remaining = z.copy()
     log_p = 0.0
-    for i in order:
+    for i in indices:
         log_p += float(remaining[i] - core.logsumexp(remaining))
         remaining[i] = -np.inf
     return math.exp(log_p)
@@ -348,7 +351,7 @@ class GoodnessOfFit(NamedTuple):
     pvalue: float
 
 
-def chisquare_gof(samples, probs):
+def chisquare_gof(samples: ArrayLike, probs: ArrayLike) -> GoodnessOfFit:
     """Chi-square goodness of fit of integer ``samples`` to class probabilities ``probs``.
 
     Counts the samples per class, then runs ``scipy.stats.chisquare`` against
@@ -414,7 +417,7 @@ class TopKComparison(NamedTuple):
     numpy_pvalue: float
 
 
-def compare_top_k(logits, k, n_draws=100_000, rng=None):
+def compare_top_k(logits: ArrayLike, k: int, n_draws: int = 100_000, rng: RngLike = None) -> TopKComparison:
     """Draw ``n_draws`` ordered k-tuples with :func:`gumbel_top_k` and with numpy; test both.
 
     numpy's ``Generator.choice(n, k, replace=False, p=softmax(logits))`` draws
@@ -459,7 +462,7 @@ def compare_top_k(logits, k, n_draws=100_000, rng=None):
 _SQRT3_2 = math.sqrt(3.0) / 2.0
 
 
-def ternary_xy(p):
+def ternary_xy(p: ArrayLike) -> np.ndarray:
     """Plane coordinates of points of the 3-class simplex, for a ternary plot.
 
     Class 1, 2, 3 (one-hot vectors) go to the corners (0, 0), (1, 0) and

@@ -39,10 +39,13 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
+from ._validate import RngLike
 from .core import logsumexp, softmax
 
 # The regime theory lives in its own module; softviz.kde stays the lessons' one name for it.
@@ -99,17 +102,17 @@ _CHUNK = 4_000_000
 # Input checks
 # --------------------------------------------------------------------------
 
-def _real_array(name, a, **kw):
+def _real_array(name: str, a: ArrayLike, **kw: Any) -> np.ndarray:
     return V.real_array(name, a, **kw)
 
 
-def _positive(name, value):
+def _positive(name: str, value: object) -> float:
     return V.positive_real(name, value)
 
 
 
 
-def _scaled_sq(sq, h, k=0):
+def _scaled_sq(sq: np.ndarray, h: float, k: int = 0) -> np.ndarray:
     """-(|x - y|^2 4^k) / (2 h^2) without forming h^2 (1e-200 squared is 0, 1e200 squared inf).
 
     ``sq`` holds squared distances in units of 2^k (k > 0 only for coordinates
@@ -121,7 +124,7 @@ def _scaled_sq(sq, h, k=0):
         return np.ldexp(np.ldexp((sq * -0.5) / h, k) / h, k)
 
 
-def _kernel_logits(sq, h, k=0):
+def _kernel_logits(sq: np.ndarray, h: float, k: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(logits, offset): -|x - y|^2 / (2 h^2) per row, and what was taken off each row.
 
     For tiny h every logit of a row can overflow to -inf (then softmax would be
@@ -141,7 +144,7 @@ def _kernel_logits(sq, h, k=0):
 
 
 
-def _points_and_data(x, data):
+def _points_and_data(x: ArrayLike, data: ArrayLike) -> tuple[np.ndarray, np.ndarray, bool]:
     """(points (m, d), data (n, d), x was a single point)."""
     data = _real_array("data", data)
     x = _real_array("x", x)
@@ -167,7 +170,7 @@ def _points_and_data(x, data):
     return x, data, single
 
 
-def _sq_distances(x, data):
+def _sq_distances(x: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, int]:
     """(sq, k): |x_a - y_i|^2 = sq * 4^k for x (m, d), data (n, d), sq of shape (m, n).
 
     The expansion |x|^2 + |y|^2 - 2 x.y runs on BLAS; its rounding can make an
@@ -187,7 +190,7 @@ def _sq_distances(x, data):
 # The estimator
 # --------------------------------------------------------------------------
 
-def log_density(x, data, h):
+def log_density(x: ArrayLike, data: ArrayLike, h: float) -> float | np.ndarray:
     """log rho_hat(x) = log[(1 / (n h^d)) sum_i K((x - y_i) / h)], K the standard Gaussian.
 
     ``x``: one point (d,) or m points (m, d); ``data``: (n, d) (or (n,) for d = 1,
@@ -216,7 +219,7 @@ def log_density(x, data, h):
     return float(out[0]) if single else out
 
 
-def kernel_weights(x, data, h):
+def kernel_weights(x: ArrayLike, data: ArrayLike, h: float) -> np.ndarray:
     """The share of each data point in rho_hat(x): softmax_i(-|x - y_i|^2 / (2 h^2)).
 
     ``x`` (d,) gives (n,) weights summing to 1; ``x`` (m, d) gives (m, n).
@@ -234,7 +237,7 @@ def kernel_weights(x, data, h):
     return w[0] if single else w
 
 
-def participation_ratio(weights):
+def participation_ratio(weights: ArrayLike) -> float | np.ndarray:
     """Effective number of contributing points, (sum w)^2 / sum w^2 (= 1 / sum w^2 if normalised).
 
     Between 1 (one point carries everything) and n (all equal). Works along the
@@ -260,7 +263,7 @@ def participation_ratio(weights):
 # Simulation
 # --------------------------------------------------------------------------
 
-def sample_gaussian(n, d, rng=None):
+def sample_gaussian(n: int, d: int, rng: RngLike = None) -> np.ndarray:
     """n points of N(0, I_d) as an (n, d) array, reproducible with ``rng`` (Generator or seed).
 
     Used in: notebooks/05_kde_regimes.ipynb
@@ -282,7 +285,7 @@ class KDESimulation:
     Used in: notebooks/05_kde_regimes.ipynb
     """
 
-    def __init__(self, data, test, alpha=None):
+    def __init__(self, data: ArrayLike, test: ArrayLike, alpha: float | None = None) -> None:
         self.data = _real_array("data", data, ndim=2)
         self.test = _real_array("test", test, ndim=2)
         if self.data.shape[1] != self.test.shape[1] or self.data.shape[1] == 0:
@@ -303,24 +306,24 @@ class KDESimulation:
         with np.errstate(over="ignore"):
             self.sq = np.ldexp(self._sq, 2 * self._k) if self._k else self._sq
         self.test_sq_norm = (self.test * self.test).sum(1)     # |x|^2
-        self._stats = {}
+        self._stats: dict[float, dict[str, Any]] = {}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"KDESimulation(n={self.n}, d={self.d}, alpha={self.alpha:.4g}, "
                 f"n_test={self.n_test})")
 
-    def log_density(self, h):
+    def log_density(self, h: float) -> np.ndarray:
         """log rho_hat at every test point, (n_test,)."""
         h = _positive("h", h)
         const = -math.log(self.n) - 0.5 * self.d * (math.log(2.0 * math.pi) + 2.0 * math.log(h))
         logits, offset = _kernel_logits(self._sq, h, self._k)
         return logsumexp(logits, axis=1) + offset + const
 
-    def log_true_density(self):
+    def log_true_density(self) -> np.ndarray:
         """log p(x) of N(0, I_d) at every test point."""
         return -0.5 * self.d * math.log(2.0 * math.pi) - 0.5 * self.test_sq_norm
 
-    def log_mean_density(self, h):
+    def log_mean_density(self, h: float) -> np.ndarray:
         """log E_data[rho_hat(x)] = log N(x; 0, (1 + h^2) I_d), exact (the annealed value)."""
         h = _positive("h", h)
         log_v = float(_log_1p_sq(h))  # v = 1 + h^2, whose square may overflow
@@ -328,7 +331,7 @@ class KDESimulation:
             return (-0.5 * self.d * (math.log(2.0 * math.pi) + log_v)
                     - 0.5 * self.test_sq_norm * math.exp(-log_v))
 
-    def log_second_moment_ratio(self, h):
+    def log_second_moment_ratio(self, h: float) -> np.ndarray:
         """log(E[K_h(x - y)^2] / E[K_h(x - y)]^2) at every test point, exact.
 
         E[K_h(x - y)^2] = (4 pi h^2)^{-d/2} N(x; 0, (1 + h^2/2) I_d) (a Gaussian
@@ -342,17 +345,17 @@ class KDESimulation:
                       - 0.5 * self.test_sq_norm * math.exp(-log_v2))
         return log_m2 - 2.0 * self.log_mean_density(h)
 
-    def weights(self, h, i=0):
+    def weights(self, h: float, i: int = 0) -> np.ndarray:
         """Kernel weights (softmax over the n data points) of test point ``i``, (n,)."""
         h = _positive("h", h)
         i = V.integer("i", i, lo=0, hi=self.n_test - 1)
         return softmax(_kernel_logits(self._sq[i:i + 1], h, self._k)[0][0])
 
-    def kl_per_dim(self, h):
+    def kl_per_dim(self, h: float) -> float:
         """Simulated KL(p || rho_hat) / d: the mean over test points of (log p - log rho_hat) / d."""
         return float(np.mean(self.log_true_density() - self.log_density(h)) / self.d)
 
-    def statistics(self, h):
+    def statistics(self, h: float) -> dict[str, Any]:
         """Everything the lesson shows at bandwidth h, as a dict of plain numbers (cached).
 
         Keys: h, mu (theory stable index), regime_theory, regime (measured, see
@@ -396,11 +399,11 @@ class KDESimulation:
         self._stats[h] = stats
         return dict(stats)
 
-    def log_ratio(self, h):
+    def log_ratio(self, h: float) -> np.ndarray:
         """log rho_hat(x) - log E[rho_hat(x)] at every test point: the data's own fluctuation."""
         return self.log_density(h) - self.log_mean_density(h)
 
-    def sweep(self, hs):
+    def sweep(self, hs: ArrayLike) -> dict[str, np.ndarray]:
         """``statistics`` for every h in ``hs``, as a dict of arrays (str arrays for regimes)."""
         hs = V.real_array("hs", hs, ndim=(0, 1), max_size=10_000).reshape(-1)
         if hs.size == 0 or not (hs > 0).all():
@@ -409,7 +412,7 @@ class KDESimulation:
         return {k: np.array([r[k] for r in rows]) for k in rows[0]}
 
 
-def _n_points(alpha, d):
+def _n_points(alpha: float, d: int) -> int:
     if alpha * d > math.log(MAX_N) + 1:  # e^(alpha d) would be far beyond MAX_N (or overflow)
         raise ValueError(f"alpha * d = {alpha * d:.3g} asks for n = e^(alpha d) data points; the "
                          f"simulation takes at most MAX_N = {MAX_N} (lower d to at most "
@@ -422,7 +425,7 @@ def _n_points(alpha, d):
     return max(n, 2)
 
 
-def simulate(alpha, d, *, n_test=200, rng=None):
+def simulate(alpha: float, d: int, *, n_test: int = 200, rng: RngLike = None) -> KDESimulation:
     """A :class:`KDESimulation` with n = round(e^{alpha d}) Gaussian data points and
     ``n_test`` Gaussian test points in d dimensions, reproducible with ``rng``.
 
@@ -441,7 +444,7 @@ def simulate(alpha, d, *, n_test=200, rng=None):
     return KDESimulation(data, test, alpha=math.log(n) / d)
 
 
-def cached_simulation(alpha, d, n_test=200, seed=0):
+def cached_simulation(alpha: float, d: int, n_test: int = 200, seed: int = 0) -> KDESimulation:
     """:func:`simulate` with an integer seed, memoised (the panel moves alpha and d back and forth).
 
     Used by KDEPanel (notebooks/05_kde_regimes.ipynb).
@@ -454,11 +457,12 @@ def cached_simulation(alpha, d, n_test=200, seed=0):
 
 
 @functools.lru_cache(maxsize=6)
-def _cached_simulation(alpha, d, n_test, seed):
+def _cached_simulation(alpha: float, d: int, n_test: int, seed: int) -> KDESimulation:
     return simulate(alpha, d, n_test=n_test, rng=seed)
 
 
-def phase_points(alphas, mus, d, *, n_test=150, rng=None):
+def phase_points(alphas: ArrayLike, mus: ArrayLike, d: int, *, n_test: int = 150,
+                 rng: RngLike = None) -> dict[str, np.ndarray]:
     """Simulate a grid of (alpha, h) points, h = sqrt(mu) h_G(alpha), and measure each regime.
 
     For each alpha one :class:`KDESimulation` (n = round(e^{alpha d})) is drawn and
@@ -481,7 +485,7 @@ def phase_points(alphas, mus, d, *, n_test=150, rng=None):
             sim = simulate(float(a), d, n_test=n_test, rng=gen)
         except ValueError as exc:
             raise ValueError(f"alphas entry {float(a):g}: {exc}") from None
-        hg = h_g(sim.alpha)
+        hg = float(h_g(sim.alpha))  # a float for a float alpha
         for mu in mus:
             st = sim.statistics(hg * math.sqrt(float(mu)))
             rows.append((sim.alpha, st["h"], st["mu"], st["regime"], st["regime_theory"],

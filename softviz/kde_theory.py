@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
 
@@ -55,7 +57,7 @@ MAX_ALPHA = 300.0
 _MAX_THEORY = 100_000
 
 
-def _log_1p_sq(h):
+def _log_1p_sq(h: ArrayLike) -> np.ndarray:
     """log(1 + h^2) for arrays or floats h > 0, finite even where h^2 over- or underflows."""
     h = np.asarray(h, dtype=np.float64)
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
@@ -69,7 +71,7 @@ def _log_1p_sq(h):
 # Theory (Gaussian data, Gaussian kernel, alpha = log(n) / d)
 # --------------------------------------------------------------------------
 
-def _positive_values(value, name, hi=None):
+def _positive_values(value: ArrayLike, name: str, hi: float | None = None) -> np.ndarray:
     """``value`` (scalar or array) as float64 if every entry is finite, > 0 (and <= hi)."""
     a = V.real_array(name, value, max_size=_MAX_THEORY)
     if not np.all(a > 0):
@@ -79,15 +81,15 @@ def _positive_values(value, name, hi=None):
     return a
 
 
-def _alpha(alpha):
+def _alpha(alpha: ArrayLike) -> np.ndarray:
     return _positive_values(alpha, "alpha", MAX_ALPHA)
 
 
-def _h(h):
+def _h(h: ArrayLike) -> np.ndarray:
     return _positive_values(h, "h")
 
 
-def _broadcast(h, alpha):
+def _broadcast(h: ArrayLike, alpha: ArrayLike) -> tuple[np.ndarray, ...]:
     try:
         return np.broadcast_arrays(h, alpha)
     except ValueError:
@@ -95,11 +97,11 @@ def _broadcast(h, alpha):
                          f"{np.shape(alpha)}") from None
 
 
-def _out(values, like):
+def _out(values: Any, like: ArrayLike) -> float | np.ndarray:
     return float(values) if np.ndim(like) == 0 else values
 
 
-def _g(t):
+def _g(t: float) -> float:
     """e^{2t} - e^t - t, accurate also for tiny |t| (where it is 1.5 t^2 and the direct form cancels)."""
     if abs(t) > 0.1:
         return math.exp(2 * t) - math.exp(t) - t
@@ -112,7 +114,7 @@ def _g(t):
 
 
 @functools.lru_cache(maxsize=4096)
-def _t_min_scalar(alpha):
+def _t_min_scalar(alpha: float) -> float:
     """t = ln s_min(alpha) < 0: kept as a log so that 1 - s_min stays accurate for tiny alpha."""
     from scipy.optimize import brentq
 
@@ -128,12 +130,12 @@ def _t_min_scalar(alpha):
     return brentq(lambda t: _g(t) - 2 * alpha, lo, hi, xtol=1e-300, rtol=1e-15, maxiter=500)
 
 
-def _t_min(alpha):
+def _t_min(alpha: ArrayLike) -> np.ndarray:
     a = _alpha(alpha)
     return np.vectorize(_t_min_scalar, otypes=[float])(a)
 
 
-def s_min(alpha):
+def s_min(alpha: ArrayLike) -> float | np.ndarray:
     """The root s in (0, 1) of s^2 - s - ln s = 2 alpha (REM edge of the distance spectrum).
 
     Scalar or array ``alpha`` in (0, MAX_ALPHA]. Used in: notebooks/05_kde_regimes.ipynb
@@ -141,7 +143,7 @@ def s_min(alpha):
     return _out(np.exp(_t_min(alpha)), alpha)
 
 
-def u_min(alpha):
+def u_min(alpha: ArrayLike) -> float | np.ndarray:
     """u_min = s_min + s_min^2: |x - y_nn|^2 / d of the nearest of e^{alpha d} points (d -> inf).
 
     Used in: notebooks/05_kde_regimes.ipynb
@@ -150,7 +152,7 @@ def u_min(alpha):
     return _out(s + s * s, alpha)
 
 
-def h_g(alpha):
+def h_g(alpha: ArrayLike) -> float | np.ndarray:
     """Condensation bandwidth h_G = sqrt(s_min / (1 - s_min)) (stable index mu = 1).
 
     Used in: notebooks/05_kde_regimes.ipynb
@@ -160,7 +162,7 @@ def h_g(alpha):
     return _out(np.sqrt(np.exp(t) / -np.expm1(t)), alpha)
 
 
-def h_clt(alpha):
+def h_clt(alpha: ArrayLike) -> float | np.ndarray:
     """CLT bandwidth h_CLT = sqrt(2) h_G (stable index mu = 2).
 
     Used in: notebooks/05_kde_regimes.ipynb
@@ -168,7 +170,7 @@ def h_clt(alpha):
     return _out(math.sqrt(2.0) * np.asarray(h_g(alpha)), alpha)
 
 
-def h_opt(alpha):
+def h_opt(alpha: ArrayLike) -> float | np.ndarray:
     """KL-optimal bandwidth h_opt = sqrt(u_min) (< h_G: it lies in the condensed regime).
 
     Used in: notebooks/05_kde_regimes.ipynb
@@ -176,7 +178,7 @@ def h_opt(alpha):
     return _out(np.sqrt(np.asarray(u_min(alpha))), alpha)
 
 
-def stable_index(h, alpha):
+def stable_index(h: ArrayLike, alpha: ArrayLike) -> float | np.ndarray:
     """mu = (h / h_G(alpha))^2: the tail index of the kernel weights near the nearest points.
 
     Used in: notebooks/05_kde_regimes.ipynb
@@ -187,19 +189,19 @@ def stable_index(h, alpha):
     return _out(mu, hh)
 
 
-def _annealed_kl(hh):
+def _annealed_kl(hh: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore", under="ignore"):
         return 0.5 * _log_1p_sq(hh) + 0.5 / (1.0 + hh * hh) - 0.5
 
 
-def _nearest_kl(hh, log_n_over_d, u):
+def _nearest_kl(hh: np.ndarray, log_n_over_d: float | np.ndarray, u: float | np.ndarray) -> np.ndarray:
     # (1/2) ln h^2 + ln(n)/d + u / (2 h^2) - 1/2, with ln h^2 = 2 ln h and u / h / h:
     # no h^2 formed, so h = 1e-200 gives +inf (the true value overflows), not NaN
     with np.errstate(over="ignore", under="ignore"):
         return np.log(hh) + log_n_over_d + (0.5 * u) / hh / hh - 0.5
 
 
-def kl_per_dim(h, alpha):
+def kl_per_dim(h: ArrayLike, alpha: ArrayLike) -> float | np.ndarray:
     """Theory KL(p || rho_hat) / d for d -> infinity, p = N(0, I_d), alpha = log(n) / d.
 
     (1/2) ln(1 + h^2) + 1/(2 (1 + h^2)) - 1/2 for h >= h_G (the annealed value);
@@ -212,7 +214,7 @@ def kl_per_dim(h, alpha):
     return _out(kl, hh)
 
 
-def regime(h, alpha):
+def regime(h: ArrayLike, alpha: ArrayLike) -> str | np.ndarray:
     """The theory regime at (h, alpha): "condensed" (mu < 1), "stable" (1 <= mu <= 2), "clt" (mu > 2).
 
     Scalar inputs give a str, arrays an array of str. Used in: notebooks/05_kde_regimes.ipynb
@@ -222,7 +224,7 @@ def regime(h, alpha):
     return str(out) if out.ndim == 0 else out
 
 
-def measured_regime(dominant_weight, second_moment_ratio):
+def measured_regime(dominant_weight: float, second_moment_ratio: float) -> str:
     """The regime a simulation shows, from two statistics of the terms of rho_hat.
 
     * ``dominant_weight``: the median over test points of the largest kernel
@@ -255,13 +257,13 @@ _MAX_NN_N = 2 ** 53
 _MAX_NN_D = 100_000
 
 
-def _n_and_d(n, d):
+def _n_and_d(n: int, d: int) -> tuple[int, int]:
     n = V.integer("n", n, lo=1, hi=_MAX_NN_N, hi_reason="n must be exact in float64")
     d = V.integer("d", d, lo=1, hi=_MAX_NN_D, hi_reason="the quadrature is tuned for d up to 1e5")
     return n, d
 
 
-def nearest_neighbour_u(n, d):
+def nearest_neighbour_u(n: int, d: int) -> float:
     """Exact E[|x - y_nn|^2] / d for the nearest of n points y_i ~ N(0, I_d) to x ~ N(0, I_d).
 
     Given |x|^2 = r, |x - y|^2 is non-central chi-square (d degrees of freedom,
@@ -275,7 +277,7 @@ def nearest_neighbour_u(n, d):
 
 
 @functools.lru_cache(maxsize=256)
-def _nearest_neighbour_u(n, d):
+def _nearest_neighbour_u(n: int, d: int) -> float:
     from scipy import integrate, special, stats
 
     # |x|^2 = 2 z with z ~ Gamma(d/2): generalised Gauss-Laguerre nodes average over it
@@ -293,7 +295,7 @@ def _nearest_neighbour_u(n, d):
     return total / d
 
 
-def kl_bounds(h, n, d):
+def kl_bounds(h: ArrayLike, n: int, d: int) -> tuple[float | np.ndarray, float | np.ndarray]:
     """Exact finite-(n, d) bounds on KL(p || rho_hat) / d, as (lower, upper).
 
     lower: log E[rho_hat] >= E[log rho_hat] (Jensen), i.e. the annealed value

@@ -26,9 +26,12 @@ scalar results), never Python or numpy scalars.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import mpmath
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
 
@@ -55,7 +58,7 @@ _FLOAT64_SUBNORMAL_EXP = -1074  # exponent of the smallest subnormal float64
 # Input handling
 # --------------------------------------------------------------------------
 
-def _real_array(x, name: str = "x") -> np.ndarray:
+def _real_array(x: ArrayLike, name: str = "x") -> np.ndarray:
     return V.numeric_array(name, x)
 
 
@@ -72,11 +75,11 @@ def _result_dtype(arr: np.ndarray) -> np.dtype:
     return arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64)
 
 
-def _axis_index(axis, ndim: int) -> int:
+def _axis_index(axis: int, ndim: int) -> int:
     return V.axis("axis", axis, ndim)
 
 
-def _prepare(x, axis):
+def _prepare(x: ArrayLike, axis: int) -> tuple[np.ndarray, int, bool, np.dtype]:
     """Return (array in the compute dtype, at least 1-d; axis index; 0-d flag; result dtype)."""
     arr = _real_array(x)
     scalar = arr.ndim == 0
@@ -95,7 +98,7 @@ def _finish(out: np.ndarray, scalar: bool, dtype: np.dtype) -> np.ndarray:
 # numpy references
 # --------------------------------------------------------------------------
 
-def naive_softmax(x, axis=-1) -> np.ndarray:
+def naive_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """Softmax by the textbook formula exp(x) / sum(exp(x)), in x's own dtype.
 
     Nothing is shifted, so exp overflows to inf once an entry passes about
@@ -118,7 +121,7 @@ def naive_softmax(x, axis=-1) -> np.ndarray:
     return _finish(out, scalar, dtype)
 
 
-def stable_softmax(x, axis=-1) -> np.ndarray:
+def stable_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """Three-pass softmax: m = max(x); e = exp(x - m), s = sum(e); e / s.
 
     The conventional overflow-safe form (the "three-pass" baseline of Dukhan
@@ -143,7 +146,7 @@ def stable_softmax(x, axis=-1) -> np.ndarray:
     return _finish(e, scalar, dtype)
 
 
-def stable_log_softmax(x, axis=-1) -> np.ndarray:
+def stable_log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """log_softmax as (x - m) - log(sum(exp(x - m))), m the row max.
 
     Same algorithm as ``scipy.special.log_softmax`` and therefore the same
@@ -172,7 +175,7 @@ def stable_log_softmax(x, axis=-1) -> np.ndarray:
     return _finish(t, scalar, dtype)
 
 
-def stable_logsumexp(x, axis=-1, keepdims=False) -> np.ndarray:
+def stable_logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     """log(sum(exp(x))) along ``axis`` without overflow.
 
     Computed as m + log(k) + log1p(r / k), where m is the row max, k how many
@@ -212,7 +215,7 @@ def stable_logsumexp(x, axis=-1, keepdims=False) -> np.ndarray:
     return np.asarray(out.astype(dtype, copy=False))
 
 
-def stablemax(x, axis=-1) -> np.ndarray:
+def stablemax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """StableMax: s(x) / sum(s(x)) with s(x) = x + 1 for x >= 0, 1 / (1 - x) for x < 0.
 
     From Prieto, Barsbey, Mediano and Birdal, "Grokking at the Edge of
@@ -247,7 +250,7 @@ def stablemax(x, axis=-1) -> np.ndarray:
 # mpmath references
 # --------------------------------------------------------------------------
 
-def _to_float64(v) -> float:
+def _to_float64(v: Any) -> float:
     """Round an mpf to the nearest float64, subnormals included.
 
     mpmath rounds to 53 bits first and lets math.ldexp round again, which can
@@ -262,7 +265,7 @@ def _to_float64(v) -> float:
     return float(v)
 
 
-def _exact_row(row: list, digits: int):
+def _exact_row(row: list[float] | np.ndarray, digits: int) -> tuple[list[Any], list[Any], Any]:
     """(d, e, S) for one finite-max row: d_i = x_i - max, e_i = exp(d_i), S = sum e_i >= 1.
 
     Terms so small that they cannot move S at this precision and would round
@@ -276,7 +279,8 @@ def _exact_row(row: list, digits: int):
     return d, e, mpmath.fsum(e)
 
 
-def _exact_apply(x, axis, digits, row_fn, reduce: bool, keepdims: bool = False):
+def _exact_apply(x: ArrayLike, axis: int, digits: int, row_fn: Callable[[np.ndarray], Any], reduce: bool,
+                 keepdims: bool = False) -> np.ndarray:
     """Run ``row_fn(row)`` over every row along ``axis`` and assemble a float64 result.
 
     ``row_fn`` gets a float64 numpy row and returns one value (``reduce``) or
@@ -294,7 +298,7 @@ def _exact_apply(x, axis, digits, row_fn, reduce: bool, keepdims: bool = False):
     moved = np.moveaxis(a, ax, -1)
     n = moved.shape[-1]
     rows = moved.reshape(math.prod(moved.shape[:-1]), n)
-    out = np.empty((rows.shape[0], 1 if reduce else n))
+    out: np.ndarray = np.empty((rows.shape[0], 1 if reduce else n))
     if out.size:
         with mpmath.mp.workdps(digits):
             for i, row in enumerate(rows):
@@ -305,7 +309,7 @@ def _exact_apply(x, axis, digits, row_fn, reduce: bool, keepdims: bool = False):
     return np.asarray(out.reshape(()) if scalar else out)
 
 
-def _special_row(row: np.ndarray):
+def _special_row(row: np.ndarray) -> str | None:
     """Classify a row: 'nan', 'posinf', 'allneginf' or None (finite max)."""
     if np.isnan(row).any():
         return "nan"
@@ -316,7 +320,7 @@ def _special_row(row: np.ndarray):
     return None
 
 
-def exact_softmax(x, axis=-1, digits=50) -> np.ndarray:
+def exact_softmax(x: ArrayLike, axis: int = -1, digits: int = 50) -> np.ndarray:
     """Softmax computed by mpmath at ``digits`` decimal digits, correctly rounded to float64.
 
     The input is converted exactly (every float is a rational number), each row
@@ -328,7 +332,7 @@ def exact_softmax(x, axis=-1, digits=50) -> np.ndarray:
     Used in: notebooks/06_two_pass.ipynb and ``python -m softviz.bench`` (the
     accuracy columns); the accuracy tests compare the C kernels with it.
     """
-    def row_fn(row):
+    def row_fn(row: np.ndarray) -> Any:
         kind = _special_row(row)
         if kind is not None:
             return np.nan
@@ -338,7 +342,7 @@ def exact_softmax(x, axis=-1, digits=50) -> np.ndarray:
     return _exact_apply(x, axis, digits, row_fn, reduce=False)
 
 
-def exact_log_softmax(x, axis=-1, digits=50) -> np.ndarray:
+def exact_log_softmax(x: ArrayLike, axis: int = -1, digits: int = 50) -> np.ndarray:
     """log_softmax computed by mpmath at ``digits`` decimal digits, correctly rounded to float64.
 
     log_softmax_i = (x_i - m) - log(sum_j exp(x_j - m)) with m the row max:
@@ -348,7 +352,7 @@ def exact_log_softmax(x, axis=-1, digits=50) -> np.ndarray:
 
     Used in: notebooks/06_two_pass.ipynb and ``python -m softviz.bench``.
     """
-    def row_fn(row):
+    def row_fn(row: np.ndarray) -> Any:
         kind = _special_row(row)
         if kind == "posinf":
             return np.where(row == np.inf, np.nan, -np.inf)
@@ -361,7 +365,7 @@ def exact_log_softmax(x, axis=-1, digits=50) -> np.ndarray:
     return _exact_apply(x, axis, digits, row_fn, reduce=False)
 
 
-def exact_logsumexp(x, axis=-1, digits=50, *, keepdims=False) -> np.ndarray:
+def exact_logsumexp(x: ArrayLike, axis: int = -1, digits: int = 50, *, keepdims: bool = False) -> np.ndarray:
     """log(sum(exp(x))) computed by mpmath at ``digits`` decimal digits, rounded to float64.
 
     Special values and shapes as ``stable_logsumexp`` (NaN -> NaN, +inf ->
@@ -371,7 +375,7 @@ def exact_logsumexp(x, axis=-1, digits=50, *, keepdims=False) -> np.ndarray:
 
     Used in: notebooks/06_two_pass.ipynb and ``python -m softviz.bench``.
     """
-    def row_fn(row):
+    def row_fn(row: np.ndarray) -> Any:
         if row.size == 0:
             return -np.inf  # log(0), as scipy
         kind = _special_row(row)

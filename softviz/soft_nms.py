@@ -37,9 +37,11 @@ Used in: notebooks/04_soft_nms.ipynb (and SoftNMSPanel, softviz/panels/soft_nms.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
 from ._lazy import lazy_exports
@@ -70,7 +72,7 @@ COCO_IOU_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
 # Input checks
 # --------------------------------------------------------------------------
 
-def _as_boxes(boxes, name="boxes", max_boxes=None):
+def _as_boxes(boxes: ArrayLike, name: str = "boxes", max_boxes: int | None = None) -> np.ndarray:
     b = V.real_array(name, boxes, finite="any")
     if b.size == 0 and b.ndim <= 2:
         return b.reshape(0, 4)
@@ -89,7 +91,7 @@ def _as_boxes(boxes, name="boxes", max_boxes=None):
     return b
 
 
-def _as_scores(scores, n, name="scores", boxes_name="boxes"):
+def _as_scores(scores: ArrayLike, n: int, name: str = "scores", boxes_name: str = "boxes") -> np.ndarray:
     s = V.real_array(name, scores, finite="any")
     if s.size == 0 and n == 0:
         return s.reshape(0)
@@ -102,17 +104,19 @@ def _as_scores(scores, n, name="scores", boxes_name="boxes"):
     return s
 
 
-def _real(name, value, lo=-math.inf, hi=math.inf, *, lo_open=False):
+# check_real / check_count are shared with softviz/soft_nms_scenes.py (not lesson API, so not in __all__).
+def check_real(name: str, value: object, lo: float = -math.inf, hi: float = math.inf, *,
+               lo_open: bool = False) -> float:
     return V.real_scalar(name, value, lo=None if lo == -math.inf else lo,
                          hi=None if hi == math.inf else hi, lo_open=lo_open,
                          finite=not (lo == -math.inf and hi == math.inf))
 
 
-def _method(method):
+def _method(method: object) -> str:
     return V.choice("method", method, METHODS)
 
 
-def _count(name, value, hi):
+def check_count(name: str, value: object, hi: int) -> int:
     return V.integer(name, value, lo=0, hi=hi, hi_reason="bounds the run time")
 
 
@@ -126,7 +130,7 @@ _MAX_TRACE_BOXES = 2_000
 # Boxes
 # --------------------------------------------------------------------------
 
-def box_area(boxes):
+def box_area(boxes: ArrayLike) -> np.ndarray:
     """Areas ``(x2 - x1) * (y2 - y1)`` of boxes ``(N, 4)`` in continuous coordinates.
 
     An area beyond the largest float (sides near 1e308) is +inf.
@@ -138,7 +142,7 @@ def box_area(boxes):
         return (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
 
 
-def _iou(a, b):
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of boxes a (..., 4) and b (..., 4), broadcast against each other.
 
     The direct formula inter / (area_a + area_b - inter) first; where it
@@ -174,12 +178,12 @@ def _iou(a, b):
     return iou
 
 
-def _iou_one_to_many(box, others):
+def _iou_one_to_many(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     """IoU of one box with each row of ``others``: the inner step of every greedy round."""
     return _iou(box[None, :], others)
 
 
-def box_iou(boxes1, boxes2):
+def box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> np.ndarray:
     """Intersection over union of every pair: an ``(N, M)`` float64 array.
 
     Boxes are ``(x1, y1, x2, y2)`` rows in continuous coordinates (no +1 pixel),
@@ -197,7 +201,8 @@ def box_iou(boxes1, boxes2):
     return _iou(a[:, None, :], b[None, :, :])
 
 
-def decay_weight(iou, method="gaussian", *, sigma=0.5, iou_threshold=0.3):
+def decay_weight(iou: ArrayLike, method: str = "gaussian", *, sigma: float = 0.5,
+                 iou_threshold: float = 0.3) -> np.ndarray:
     """The factor a box's score is multiplied by, as a function of its IoU with M.
 
     ``hard``: 0 where IoU > iou_threshold, else 1 (greedy NMS);
@@ -210,15 +215,15 @@ def decay_weight(iou, method="gaussian", *, sigma=0.5, iou_threshold=0.3):
     Used in: notebooks/04_soft_nms.ipynb
     """
     _method(method)
-    sigma = _real("sigma", sigma, 0.0, lo_open=True)
-    nt = _real("iou_threshold", iou_threshold, 0.0, 1.0)
+    sigma = check_real("sigma", sigma, 0.0, lo_open=True)
+    nt = check_real("iou_threshold", iou_threshold, 0.0, 1.0)
     u = V.real_array("iou", iou)
     if ((u < 0) | (u > 1)).any():
         raise ValueError("iou must hold numbers in [0, 1]")
     return _weight(u, method, sigma, nt)
 
 
-def _weight(iou, method, sigma, nt):
+def _weight(iou: np.ndarray, method: str, sigma: float, nt: float) -> np.ndarray:
     if method == "gaussian":
         with np.errstate(over="ignore", under="ignore"):  # tiny sigma: exp(-inf) = 0, as meant
             return np.exp(-(iou * iou) / sigma)
@@ -232,12 +237,12 @@ def _weight(iou, method, sigma, nt):
 # NMS and Soft-NMS
 # --------------------------------------------------------------------------
 
-def _stable_order(scores):
+def _stable_order(scores: np.ndarray) -> np.ndarray:
     # Highest score first; equal scores keep index order (stable sort of -s).
     return np.argsort(-scores, kind="stable")
 
 
-def nms(boxes, scores, iou_threshold):
+def nms(boxes: ArrayLike, scores: ArrayLike, iou_threshold: float) -> np.ndarray:
     """Greedy non-maximum suppression with ``torchvision.ops.nms`` semantics.
 
     Returns the int64 indices of the kept boxes, highest score first. Going
@@ -250,7 +255,7 @@ def nms(boxes, scores, iou_threshold):
     """
     b = _as_boxes(boxes, max_boxes=_MAX_BOXES)
     s = _as_scores(scores, len(b))
-    nt = _real("iou_threshold", iou_threshold, 0.0, 1.0)
+    nt = check_real("iou_threshold", iou_threshold, 0.0, 1.0)
     order = _stable_order(s)
     sb = b[order]
     alive = np.ones(len(order), dtype=bool)
@@ -288,7 +293,8 @@ class SoftNMSRound(NamedTuple):
     discarded: np.ndarray
 
 
-def _greedy(boxes, scores, method, sigma, iou_threshold, score_threshold, record):
+def _greedy(boxes: ArrayLike, scores: ArrayLike, method: str, sigma: float, iou_threshold: float,
+            score_threshold: float, record: bool) -> tuple[np.ndarray, np.ndarray, list[SoftNMSRound]]:
     """The Soft-NMS loop shared by ``soft_nms`` and ``soft_nms_trace``.
 
     Every round costs O(n) numpy work on the n boxes still in play, so the
@@ -297,8 +303,8 @@ def _greedy(boxes, scores, method, sigma, iou_threshold, score_threshold, record
     b = _as_boxes(boxes, max_boxes=_MAX_TRACE_BOXES if record else _MAX_BOXES)
     s = _as_scores(scores, len(b))
     _method(method)
-    sigma = _real("sigma", sigma, 0.0, lo_open=True)
-    nt = _real("iou_threshold", iou_threshold, 0.0, 1.0)
+    sigma = check_real("sigma", sigma, 0.0, lo_open=True)
+    nt = check_real("iou_threshold", iou_threshold, 0.0, 1.0)
     thr = V.real_scalar("score_threshold", score_threshold, finite=False)
 
     start = s >= thr  # initial scores below the threshold never enter
@@ -311,7 +317,9 @@ def _greedy(boxes, scores, method, sigma, iou_threshold, score_threshold, record
     live[4] = idx
     cur = s[idx].copy()
 
-    keep, kept_scores, rounds = [], [], []
+    keep: list[int] = []
+    kept_scores: list[float] = []
+    rounds: list[SoftNMSRound] = []
     while cur.size:
         j = int(np.argmax(cur))
         m = live[:, j]
@@ -340,8 +348,8 @@ def _greedy(boxes, scores, method, sigma, iou_threshold, score_threshold, record
     return np.asarray(keep, dtype=np.int64), np.asarray(kept_scores, dtype=np.float64), rounds
 
 
-def soft_nms(boxes, scores, *, method="gaussian", sigma=0.5, iou_threshold=0.3,
-             score_threshold=0.001):
+def soft_nms(boxes: ArrayLike, scores: ArrayLike, *, method: str = "gaussian", sigma: float = 0.5,
+             iou_threshold: float = 0.3, score_threshold: float = 0.001) -> tuple[np.ndarray, np.ndarray]:
     """Soft-NMS (Bodla et al. 2017, arXiv:1704.04503): decay scores instead of deleting boxes.
 
     Greedy rounds: pick the box M with the highest current score (equal
@@ -369,8 +377,8 @@ def soft_nms(boxes, scores, *, method="gaussian", sigma=0.5, iou_threshold=0.3,
     return keep, new_scores
 
 
-def soft_nms_trace(boxes, scores, *, method="gaussian", sigma=0.5, iou_threshold=0.3,
-                   score_threshold=0.001):
+def soft_nms_trace(boxes: ArrayLike, scores: ArrayLike, *, method: str = "gaussian", sigma: float = 0.5,
+                   iou_threshold: float = 0.3, score_threshold: float = 0.001) -> list[SoftNMSRound]:
     """The greedy rounds of ``soft_nms``, one ``SoftNMSRound`` each (same arguments).
 
     ``[r.selected for r in rounds]`` and ``[r.score for r in rounds]`` are
@@ -386,7 +394,8 @@ def soft_nms_trace(boxes, scores, *, method="gaussian", sigma=0.5, iou_threshold
 # Evaluation: matching, precision-recall, average precision
 # --------------------------------------------------------------------------
 
-def match_detections(boxes, scores, gt_boxes, iou_threshold=0.5):
+def match_detections(boxes: ArrayLike, scores: ArrayLike, gt_boxes: ArrayLike,
+                     iou_threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
     """Match one image's detections to its ground truth, highest score first.
 
     Each detection, in decreasing score order (ties: lower index first), is
@@ -401,11 +410,11 @@ def match_detections(boxes, scores, gt_boxes, iou_threshold=0.5):
     b = _as_boxes(boxes)
     s = _as_scores(scores, len(b))
     g = _as_boxes(gt_boxes, "gt_boxes")
-    t = _real("iou_threshold", iou_threshold, 0.0, 1.0)
+    t = check_real("iou_threshold", iou_threshold, 0.0, 1.0)
     return _match(b, s, g, t)
 
 
-def _match(b, s, g, t):
+def _match(b: np.ndarray, s: np.ndarray, g: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
     tp = np.zeros(len(b), dtype=bool)
     found = np.zeros(len(g), dtype=bool)
     if len(b) == 0 or len(g) == 0:
@@ -436,7 +445,8 @@ class PRCurve(NamedTuple):
     n_gt: int
 
 
-def _per_image(det_boxes, det_scores, gt_boxes):
+def _per_image(det_boxes: Sequence[ArrayLike], det_scores: Sequence[ArrayLike],
+               gt_boxes: Sequence[ArrayLike]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Validated (boxes, scores, gt) per image."""
     seqs = {"det_boxes": det_boxes, "det_scores": det_scores, "gt_boxes": gt_boxes}
     for name, seq in seqs.items():
@@ -455,7 +465,7 @@ def _per_image(det_boxes, det_scores, gt_boxes):
     return images
 
 
-def _precision_recall(images, t):
+def _precision_recall(images: list[tuple[np.ndarray, np.ndarray, np.ndarray]], t: float) -> PRCurve:
     scores, tps, n_gt = [], [], 0
     for b, s, g in images:
         tp, found = _match(b, s, g, t)
@@ -474,7 +484,8 @@ def _precision_recall(images, t):
                    n_gt=n_gt)
 
 
-def precision_recall(det_boxes, det_scores, gt_boxes, *, iou_threshold=0.5):
+def precision_recall(det_boxes: Sequence[ArrayLike], det_scores: Sequence[ArrayLike],
+                     gt_boxes: Sequence[ArrayLike], *, iou_threshold: float = 0.5) -> PRCurve:
     """Precision and recall after each detection, over a set of images.
 
     ``det_boxes``, ``det_scores``, ``gt_boxes``: sequences with one entry per
@@ -486,11 +497,12 @@ def precision_recall(det_boxes, det_scores, gt_boxes, *, iou_threshold=0.5):
     Used in: notebooks/04_soft_nms.ipynb
     """
     images = _per_image(det_boxes, det_scores, gt_boxes)
-    t = _real("iou_threshold", iou_threshold, 0.0, 1.0)
+    t = check_real("iou_threshold", iou_threshold, 0.0, 1.0)
     return _precision_recall(images, t)
 
 
-def average_precision(det_boxes, det_scores, gt_boxes, *, iou_threshold=0.5):
+def average_precision(det_boxes: Sequence[ArrayLike], det_scores: Sequence[ArrayLike],
+                      gt_boxes: Sequence[ArrayLike], *, iou_threshold: float | Sequence[float] = 0.5) -> float:
     """Average precision over a set of images (sequences, one entry per image).
 
     At one ``iou_threshold``: the area under the interpolated precision-recall
@@ -519,9 +531,16 @@ def average_precision(det_boxes, det_scores, gt_boxes, *, iou_threshold=0.5):
     return float(np.mean(aps))
 
 
-# The seeded scenes the lesson scores methods on are a job of their own (softviz.nms_scenes),
+# The seeded scenes the lesson scores methods on are a job of their own (softviz.soft_nms_scenes),
 # reachable from here too, loaded on first use since they need this module itself.
-_SCENES = ("Scene", "make_scene", "evaluate_methods", "random_boxes")
+SCENES = ("Scene", "make_scene", "evaluate_methods", "random_boxes")
 
-__getattr__, __dir__ = lazy_exports(__package__, dict.fromkeys(_SCENES, "nms_scenes"), globals(), __all__,
+# The same names for type checkers and editors, which cannot see through __getattr__.
+if TYPE_CHECKING:
+    from .soft_nms_scenes import Scene as Scene
+    from .soft_nms_scenes import evaluate_methods as evaluate_methods
+    from .soft_nms_scenes import make_scene as make_scene
+    from .soft_nms_scenes import random_boxes as random_boxes
+
+__getattr__, __dir__ = lazy_exports(__package__, dict.fromkeys(SCENES, "soft_nms_scenes"), globals(), __all__,
                                     owner=__name__)

@@ -4,7 +4,7 @@ detections around them, and the AP of each suppression method over many scenes.
 ``make_scene`` (a crowd generator), ``evaluate_methods`` (AP50, AP50:95 and crowd recall
 per method, after Bodla et al., "Soft-NMS -- Improving Object Detection With One Line of
 Code", 2017, arXiv:1704.04503) and ``random_boxes`` (the benchmark's boxes).  Built on
-softviz.nms, which also exposes these names.
+softviz.soft_nms, which also exposes these names.
 
 Used in: notebooks/04_soft_nms.ipynb
 """
@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import _validate as V
-from .nms import COCO_IOU_THRESHOLDS, _count, _real, average_precision, box_iou, match_detections, soft_nms
+from ._validate import RngLike
+from .soft_nms import (
+    COCO_IOU_THRESHOLDS,
+    average_precision,
+    box_iou,
+    check_count,
+    check_real,
+    match_detections,
+    soft_nms,
+)
 
 __all__ = ["Scene", "make_scene", "evaluate_methods", "random_boxes"]
 
@@ -43,8 +52,8 @@ class Scene(NamedTuple):
     size: float
 
 
-def make_scene(rng=None, *, n_objects=8, crowd=0.5, detections_per_object=6,
-               false_positives=3, size=100.0):
+def make_scene(rng: RngLike = None, *, n_objects: int = 8, crowd: float = 0.5, detections_per_object: int = 6,
+               false_positives: int = 3, size: float = 100.0) -> Scene:
     """A seeded synthetic scene: upright objects, some in crowds, and noisy detections.
 
     Objects are pedestrian-like boxes (width 10-18, height 22-38 in a
@@ -59,11 +68,11 @@ def make_scene(rng=None, *, n_objects=8, crowd=0.5, detections_per_object=6,
     Used in: notebooks/04_soft_nms.ipynb
     """
     rng = V.rng(rng)
-    crowd = _real("crowd", crowd, 0.0, 1.0)
-    size = _real("size", size, 0.0, lo_open=True)
-    n_objects = _count("n_objects", n_objects, 1000)
-    detections_per_object = _count("detections_per_object", detections_per_object, 100)
-    false_positives = _count("false_positives", false_positives, 10_000)
+    crowd = check_real("crowd", crowd, 0.0, 1.0)
+    size = check_real("size", size, 0.0, lo_open=True)
+    n_objects = check_count("n_objects", n_objects, 1000)
+    detections_per_object = check_count("detections_per_object", detections_per_object, 100)
+    false_positives = check_count("false_positives", false_positives, 10_000)
     # The scene is drawn in a 100 x 100 image and scaled to ``size`` at the end:
     # every length is in percent of the image, and nothing can overflow on the way.
     scale, image_size, size = size / 100.0, size, 100.0
@@ -93,7 +102,7 @@ def make_scene(rng=None, *, n_objects=8, crowd=0.5, detections_per_object=6,
         gt[k] = (x1, y1, x1 + w, y1 + h)
     overlap = box_iou(gt, gt)
     np.fill_diagonal(overlap, 0.0)
-    crowded = (overlap > 0).any(axis=1)
+    crowded = np.asarray((overlap > 0).any(axis=1))
 
     boxes, scores, source = [], [], []
     for k in range(n_objects):
@@ -108,11 +117,11 @@ def make_scene(rng=None, *, n_objects=8, crowd=0.5, detections_per_object=6,
         boxes.append(det)
         scores.append(visibility[k] * fit * rng.uniform(0.85, 1.0, n))
         source.append(np.full(n, k))
-    w = rng.uniform(8, 20, false_positives) * u
-    h = rng.uniform(15, 35, false_positives) * u
-    x1 = rng.uniform(0, size - w)
-    y1 = rng.uniform(0, size - h)
-    boxes.append(np.column_stack([x1, y1, x1 + w, y1 + h]))
+    fw = rng.uniform(8, 20, false_positives) * u
+    fh = rng.uniform(15, 35, false_positives) * u
+    fx1 = rng.uniform(0, size - fw)
+    fy1 = rng.uniform(0, size - fh)
+    boxes.append(np.column_stack([fx1, fy1, fx1 + fw, fy1 + fh]))
     scores.append(rng.uniform(0.05, 0.45, false_positives))
     source.append(np.full(false_positives, -1))
     boxes = np.clip(np.concatenate(boxes), 0.0, size)
@@ -124,7 +133,8 @@ def make_scene(rng=None, *, n_objects=8, crowd=0.5, detections_per_object=6,
                  source=np.concatenate(source).astype(np.int64), size=image_size)
 
 
-def evaluate_methods(settings, *, n_scenes=100, rng=0, **scene_kwargs):
+def evaluate_methods(settings: dict[str, dict[str, Any]], *, n_scenes: int = 100, rng: RngLike = 0,
+                     **scene_kwargs: Any) -> dict[str, dict[str, float]]:
     """AP of several suppression settings over the same ``n_scenes`` seeded scenes.
 
     ``settings``: ``{label: soft_nms keyword dict}``, e.g.
@@ -171,7 +181,8 @@ def evaluate_methods(settings, *, n_scenes=100, rng=0, **scene_kwargs):
     return results
 
 
-def random_boxes(n, rng=None, *, size=1000.0, max_side=100.0):
+def random_boxes(n: int, rng: RngLike = None, *, size: float = 1000.0,
+                 max_side: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
     """``n`` random boxes and scores, e.g. to time ``soft_nms`` on 2,000 boxes.
 
     Boxes have corners uniform in a ``size`` x ``size`` image and sides up to
@@ -179,12 +190,12 @@ def random_boxes(n, rng=None, *, size=1000.0, max_side=100.0):
     score threshold, so ``soft_nms(..., method="hard")`` equals ``nms``).
     Returns ``(boxes (n, 4), scores (n,))``.
 
-    Used in: python -m softviz.bench (Soft-NMS timing), tests/test_nms.py
+    Used in: python -m softviz.bench (Soft-NMS timing), tests/test_soft_nms.py
     """
     n = V.integer("n", n, lo=0, hi=V.MAX_ELEMENTS // 4, hi_reason="the largest array softviz builds")
     rng = V.rng(rng)
-    size = _real("size", size, 0.0, lo_open=True)
-    max_side = _real("max_side", max_side, 0.0, lo_open=True)
+    size = check_real("size", size, 0.0, lo_open=True)
+    max_side = check_real("max_side", max_side, 0.0, lo_open=True)
     if not math.isfinite(size + max_side):
         raise ValueError("size + max_side must stay below the largest float (1.8e308)")
     xy = rng.uniform(0, size, (n, 2))

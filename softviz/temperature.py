@@ -30,8 +30,10 @@ Used in: notebooks/02_temperature.ipynb
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
 from ._lazy import lazy_exports
@@ -61,38 +63,38 @@ __all__ = [
 # Argument checks (wording from softviz._validate)
 # --------------------------------------------------------------------------
 
-def _temperature(T, name="T"):
+def _temperature(T: object, name: str = "T") -> float:
     return V.positive_real(name, T)
 
 
-def _temperatures(Ts, name="temperatures"):
+def _temperatures(Ts: ArrayLike, name: str = "temperatures") -> np.ndarray:
     Ts = V.real_array(name, Ts, ndim=1, nonempty=True, max_size=1_000_000)
     if not (Ts > 0).all():
         raise ValueError(f"{name} must all be finite and > 0")
     return Ts
 
 
-def _logits(z, name="z", *, one_d=False):
+def _logits(z: ArrayLike, name: str = "z", *, one_d: bool = False) -> np.ndarray:
     """z as a float array (at least 1-D, not empty); NaN and +inf are errors, -inf (masked) is allowed."""
     return V.real_array(name, z, ndim=1 if one_d else None, min_ndim=1, nonempty=True,
                         finite="neginf", dtype=None)
 
 
-def _need_a_finite_entry(z, axis, name="z"):
+def _need_a_finite_entry(z: np.ndarray, axis: int, name: str = "z") -> None:
     # softmax of a row of -inf only is 0/0: say so instead of returning NaN
     if np.isneginf(z).all(axis=axis).any():
         raise ValueError(f"{name} has a row of -inf only along axis {axis}: no entry can get probability")
 
 
-def _optional_k(name, k):
+def _optional_k(name: str, k: int | None) -> int | None:
     return None if k is None else V.integer(name, k, lo=1)
 
 
-def _optional_p(name, p):
+def _optional_p(name: str, p: float | None) -> float | None:
     return None if p is None else V.real_scalar(name, p, lo=0.0, hi=1.0, lo_open=True)
 
 
-def _shift(z, axis):
+def _shift(z: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     # Subtracting the (finite) max first makes every scaled logit <= 0: z / T
     # can then only underflow, never overflow, so T -> 0+ gives exactly the
     # uniform distribution over the argmax set instead of inf / inf.
@@ -102,7 +104,7 @@ def _shift(z, axis):
     return np.where(np.isnan(shifted), -np.inf, shifted).astype(z.dtype, copy=False), m
 
 
-def _power_of_two_exponent(z):
+def _power_of_two_exponent(z: np.ndarray) -> int:
     """k with max |z| / 2**k in [0.5, 1) for logits beyond 2**500, else 0.
 
     H(softmax(z / T)) and E_p[z] = z_i are unchanged when z and T are scaled
@@ -114,18 +116,18 @@ def _power_of_two_exponent(z):
     return math.frexp(big)[1] if big > 2.0 ** 500 else 0
 
 
-def _unscale(T, k):
+def _unscale(T: float, k: int) -> float:
     try:
         return math.ldexp(T, k)
     except OverflowError:
         raise ValueError("the temperature sought is beyond the largest float (logits z too large)") from None
 
 
-def _rng(rng):
+def _rng(rng: object) -> np.random.Generator:
     return V.rng(rng)
 
 
-def _tempered(z, T, axis):
+def _tempered(z: np.ndarray, T: float, axis: int) -> np.ndarray:
     """softmax(z / T) of validated logits."""
     shifted, _ = _shift(z, axis)
     with np.errstate(over="ignore"):  # (z - max z) / T -> -inf is the intended T -> 0+ limit
@@ -136,7 +138,7 @@ def _tempered(z, T, axis):
 # Tempered softmax, entropy, smooth max
 # --------------------------------------------------------------------------
 
-def tempered_softmax(z, T, axis=-1):
+def tempered_softmax(z: ArrayLike, T: float, axis: int = -1) -> np.ndarray:
     """softmax(z / T) along ``axis``, for a temperature T > 0 (finite).
 
     T -> 0+ tends to the uniform distribution over the argmax set, T -> inf to
@@ -154,7 +156,7 @@ def tempered_softmax(z, T, axis=-1):
     return _tempered(z, T, axis)
 
 
-def tempered_softmax_grid(z, temperatures):
+def tempered_softmax_grid(z: ArrayLike, temperatures: ArrayLike) -> np.ndarray:
     """Rows softmax(z / T) for each T in ``temperatures``: shape (len(temperatures), len(z)).
 
     Used in: notebooks/02_temperature.ipynb (probability paths, H(T)), TemperaturePanel.
@@ -170,7 +172,7 @@ def tempered_softmax_grid(z, temperatures):
         return softmax(shifted[None, :] / Ts[:, None], axis=-1)
 
 
-def entropy(p, axis=-1):
+def entropy(p: ArrayLike, axis: int = -1) -> np.ndarray | np.float64:
     """Shannon entropy -sum p log p in nats (natural log), with 0 log 0 = 0.
 
     ``p`` must hold probabilities: no negative entries, no NaN, summing to 1
@@ -197,7 +199,7 @@ def entropy(p, axis=-1):
     return terms.sum(axis=axis)
 
 
-def perplexity(p, axis=-1):
+def perplexity(p: ArrayLike, axis: int = -1) -> np.ndarray | np.float64:
     """exp(entropy(p)): the "effective number of choices", from 1 (one-hot) to n (uniform).
 
     Used in: notebooks/02_temperature.ipynb
@@ -205,15 +207,15 @@ def perplexity(p, axis=-1):
     return np.exp(entropy(p, axis=axis))
 
 
-def entropy_curve(z, temperatures):
+def entropy_curve(z: ArrayLike, temperatures: ArrayLike) -> np.ndarray:
     """H(softmax(z / T)) for each T in ``temperatures`` (nats); non-decreasing in T.
 
     Used in: notebooks/02_temperature.ipynb, TemperaturePanel.
     """
-    return entropy(tempered_softmax_grid(z, temperatures), axis=-1)
+    return np.asarray(entropy(tempered_softmax_grid(z, temperatures), axis=-1))
 
 
-def smooth_max(z, T, axis=-1):
+def smooth_max(z: ArrayLike, T: float, axis: int = -1) -> np.ndarray | float:
     """T * logsumexp(z / T): a smooth maximum, in [max z, max z + T ln n], -> max z as T -> 0+.
 
     Its slope in T is the entropy, d/dT = H(softmax(z / T)) in [0, ln n] (which
@@ -234,7 +236,7 @@ def smooth_max(z, T, axis=-1):
     return out.astype(np.float64) if np.ndim(out) else float(out)
 
 
-def smooth_max_bounds(z, T, axis=-1):
+def smooth_max_bounds(z: ArrayLike, T: float, axis: int = -1) -> tuple[np.ndarray, np.ndarray] | tuple[float, float]:
     """(max z, max z + T ln n): the bounds of ``smooth_max(z, T)``; n is the length along axis.
 
     Used in: notebooks/02_temperature.ipynb, TemperaturePanel.
@@ -250,11 +252,11 @@ def smooth_max_bounds(z, T, axis=-1):
     return m.astype(np.float64), upper.astype(np.float64)
 
 
-def _entropy_at(z, T):
+def _entropy_at(z: np.ndarray, T: float) -> float:
     return float(entropy(_tempered(z, T, -1)))
 
 
-def _bisect_log(f, lo, hi, rtol, max_iter):
+def _bisect_log(f: Callable[[float], float], lo: float, hi: float, rtol: float, max_iter: int) -> float:
     """Root of an increasing f between lo and hi (f(lo) < 0 < f(hi)), bisecting log T."""
     for _ in range(max_iter):
         mid = math.sqrt(lo) * math.sqrt(hi)  # midpoint in log T; no overflow of lo * hi
@@ -272,7 +274,8 @@ def _bisect_log(f, lo, hi, rtol, max_iter):
     return math.sqrt(lo) * math.sqrt(hi)
 
 
-def _bracket(f, start=1.0, lo_limit=1e-300, hi_limit=1e300):
+def _bracket(f: Callable[[float], float], start: float = 1.0, lo_limit: float = 1e-300,
+             hi_limit: float = 1e300) -> tuple[float, float]:
     """[lo, hi] with f(lo) < 0 < f(hi) for an increasing f, by expanding from ``start``."""
     lo = hi = start
     while f(lo) >= 0:
@@ -286,14 +289,14 @@ def _bracket(f, start=1.0, lo_limit=1e-300, hi_limit=1e300):
     return lo, hi
 
 
-def _search_args(rtol, max_iter):
+def _search_args(rtol: float, max_iter: int) -> tuple[float, int]:
     rtol = V.real_scalar("rtol", rtol, lo=0.0, hi=1.0, lo_open=True)
     max_iter = V.integer("max_iter", max_iter, lo=1, hi=10_000,
                          hi_reason="bisection halves log T each step; 10,000 is far beyond need")
     return rtol, max_iter
 
 
-def temperature_for_entropy(z, target, *, rtol=1e-12, max_iter=200):
+def temperature_for_entropy(z: ArrayLike, target: float, *, rtol: float = 1e-12, max_iter: int = 200) -> float:
     """The T > 0 with entropy(softmax(z / T)) == target (nats), by bisection on log T.
 
     H(T) grows (dH/dT = Var_p(z) / T^3 >= 0) from ln k at T -> 0+ (k = how
@@ -317,16 +320,16 @@ def temperature_for_entropy(z, target, *, rtol=1e-12, max_iter=200):
                          f"and ln n = {high:.6g} (T -> inf) for these logits z, got {target!r}")
     # masked entries never get probability: they do not count in n
     k = _power_of_two_exponent(finite)
-    z = np.ldexp(finite.astype(np.float64), -k)
+    zs: np.ndarray = np.ldexp(finite.astype(np.float64), -k)
 
-    def f(T):
-        return _entropy_at(z, T) - target
+    def f(T: float) -> float:
+        return _entropy_at(zs, T) - target
 
     lo, hi = _bracket(f)
     return _unscale(_bisect_log(f, lo, hi, rtol, max_iter), k)
 
 
-def peak_temperature(z, i, *, rtol=1e-12, max_iter=200):
+def peak_temperature(z: ArrayLike, i: int, *, rtol: float = 1e-12, max_iter: int = 200) -> float | None:
     """The T at which p_i = softmax(z / T)_i is largest, or None when p_i is monotone.
 
     dp_i/dT = p_i (E_p[z] - z_i) / T^2, and E_p[z] falls from max z (T -> 0+)
@@ -336,19 +339,19 @@ def peak_temperature(z, i, *, rtol=1e-12, max_iter=200):
 
     Used in: notebooks/02_temperature.ipynb (z = [0, 9, 10]).
     """
-    z = V.real_array("z", z, ndim=1, nonempty=True)
+    zv = V.real_array("z", z, ndim=1, nonempty=True)
     i = V.integer("i", i)
-    if not -z.size <= i < z.size:
-        raise ValueError(f"i must be an index into z, in [{-z.size}, {z.size - 1}], got {i}")
+    if not -zv.size <= i < zv.size:
+        raise ValueError(f"i must be an index into z, in [{-zv.size}, {zv.size - 1}], got {i}")
     rtol, max_iter = _search_args(rtol, max_iter)
-    k = _power_of_two_exponent(z)
-    z = np.ldexp(z, -k)
-    zi = float(z[i])
-    if not float(z.mean()) < zi < float(z.max()):
+    k = _power_of_two_exponent(zv)
+    zs: np.ndarray = np.ldexp(zv, -k)
+    zi = float(zs[i])
+    if not float(zs.mean()) < zi < float(zs.max()):
         return None
 
-    def f(T):  # increasing in T: E_p[z] decreases
-        return zi - float(_tempered(z, T, -1) @ z)
+    def f(T: float) -> float:  # increasing in T: E_p[z] decreases
+        return zi - float(_tempered(zs, T, -1) @ zs)
 
     lo, hi = _bracket(f)
     return _unscale(_bisect_log(f, lo, hi, rtol, max_iter), k)
@@ -358,7 +361,7 @@ def peak_temperature(z, i, *, rtol=1e-12, max_iter=200):
 # Decoding: a Zipf-like vocabulary, top-k, top-p, sampling
 # --------------------------------------------------------------------------
 
-def zipf_logits(n, s=1.0):
+def zipf_logits(n: int, s: float = 1.0) -> np.ndarray:
     """Logits z_r = -s ln r for ranks r = 1..n, so softmax(z / T)_r is proportional to r^(-s/T).
 
     Next-token distributions of language models are heavy-tailed, roughly
@@ -374,7 +377,7 @@ def zipf_logits(n, s=1.0):
         return -s * np.log(np.arange(1, n + 1, dtype=np.float64))
 
 
-def top_k_filter(z, k, axis=-1):
+def top_k_filter(z: ArrayLike, k: int, axis: int = -1) -> np.ndarray:
     """Keep the k largest logits along ``axis``, set the rest to -inf.
 
     Ties with the k-th largest value are all kept (so more than k entries can
@@ -392,7 +395,7 @@ def top_k_filter(z, k, axis=-1):
     return np.where(z >= kth, z, -np.inf)
 
 
-def top_p_filter(z, p, axis=-1):
+def top_p_filter(z: ArrayLike, p: float, axis: int = -1) -> np.ndarray:
     """Nucleus filter: keep the most likely logits whose softmax mass first reaches p.
 
     Sorted by probability, a token is kept when the mass of the tokens before
@@ -420,7 +423,7 @@ def top_p_filter(z, p, axis=-1):
     return np.where(keep, z, -np.inf)
 
 
-def _sampling_probabilities(z, T, top_k, top_p):
+def _sampling_probabilities(z: np.ndarray, T: float, top_k: int | None, top_p: float | None) -> np.ndarray:
     scaled, _ = _shift(z, -1)
     with np.errstate(over="ignore"):
         scaled = scaled / T
@@ -431,7 +434,8 @@ def _sampling_probabilities(z, T, top_k, top_p):
     return softmax(scaled)
 
 
-def sampling_probabilities(z, T=1.0, *, top_k=None, top_p=None):
+def sampling_probabilities(z: ArrayLike, T: float = 1.0, *, top_k: int | None = None,
+                           top_p: float | None = None) -> np.ndarray:
     """The distribution a sampler draws from: softmax of z / T after top-k, then top-p.
 
     The order (temperature, then top-k, then top-p) is the usual one of
@@ -445,13 +449,15 @@ def sampling_probabilities(z, T=1.0, *, top_k=None, top_p=None):
     return _sampling_probabilities(z, T, _optional_k("top_k", top_k), _optional_p("top_p", top_p))
 
 
-def _inverse_cdf(p, u):
+def _inverse_cdf(p: np.ndarray, u: np.ndarray) -> np.ndarray:
     cdf = np.cumsum(p)
     cdf /= cdf[-1]  # so u < 1 always lands inside; zero-probability entries are never hit
     return np.searchsorted(cdf, u, side="right")
 
 
-def sample_tokens(z, T=1.0, size=None, *, top_k=None, top_p=None, rng=None):
+def sample_tokens(z: ArrayLike, T: float = 1.0, size: int | tuple[int, ...] | None = None, *,
+                  top_k: int | None = None, top_p: float | None = None,
+                  rng: int | np.random.Generator | None = None) -> int | np.ndarray:
     """Draw token indices from ``sampling_probabilities(z, T, top_k=..., top_p=...)``.
 
     Inverse-CDF sampling from ``rng.random(size)``: the same ``rng`` seed gives
@@ -469,7 +475,9 @@ def sample_tokens(z, T=1.0, size=None, *, top_k=None, top_p=None, rng=None):
     return int(idx) if size is None else idx
 
 
-def sample_diversity(z, temperatures, n_samples, *, top_k=None, top_p=None, rng=None):
+def sample_diversity(z: ArrayLike, temperatures: ArrayLike, n_samples: int, *, top_k: int | None = None,
+                     top_p: float | None = None,
+                     rng: int | np.random.Generator | None = None) -> dict[str, np.ndarray]:
     """How diverse n_samples draws are at each temperature.
 
     Returns a dict of arrays, one entry per T: ``"distinct"`` (how many

@@ -19,8 +19,10 @@ Used in: notebooks/02_temperature_further.ipynb
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as V
 from .core import logsumexp
@@ -36,7 +38,8 @@ MAX_STEPS = 10_000
 # Temperature in the wild
 # --------------------------------------------------------------------------
 
-def moe_gate(x, weights, biases, T, activation=None):
+def moe_gate(x: ArrayLike, weights: ArrayLike, biases: ArrayLike, T: float,
+             activation: Callable[[np.ndarray], ArrayLike] | None = None) -> np.ndarray:
     """Gate of a mixture of experts with a temperature: softmax((w_k x + b_k) / T) over experts k.
 
     ``x`` holds m scalar inputs, ``weights``/``biases`` one number per expert;
@@ -80,7 +83,8 @@ def moe_gate(x, weights, biases, T, activation=None):
     return _tempered(scores, T, -1)
 
 
-def sac_tune_alpha(q, target_entropy, *, alpha0=1.0, lr=0.5, steps=50):
+def sac_tune_alpha(q: ArrayLike, target_entropy: float, *, alpha0: float = 1.0, lr: float = 0.5,
+                   steps: int = 50) -> dict[str, np.ndarray]:
     """Soft Actor-Critic's temperature tuning on one state with discrete actions.
 
     The soft-optimal policy for action values ``q`` is pi = softmax(q / alpha);
@@ -121,7 +125,7 @@ def sac_tune_alpha(q, target_entropy, *, alpha0=1.0, lr=0.5, steps=50):
     return {"alpha": np.array(alphas), "entropy": np.array(entropies)}
 
 
-def soft_targets(teacher_logits, T):
+def soft_targets(teacher_logits: ArrayLike, T: float) -> np.ndarray:
     """Hinton et al.'s soft targets softmax(z_teacher / T): T > 1 reveals the "dark knowledge".
 
     The small probabilities a teacher gives to wrong classes (how much a "2"
@@ -137,7 +141,8 @@ def soft_targets(teacher_logits, T):
     return _tempered(z, T, -1)
 
 
-def _distillation_args(student_logits, teacher_logits, T):
+def _distillation_args(student_logits: ArrayLike, teacher_logits: ArrayLike,
+                       T: float) -> tuple[float, np.ndarray, np.ndarray]:
     T = _temperature(T)
     zs = _logits(student_logits, "student_logits", one_d=True)
     zt = _logits(teacher_logits, "teacher_logits", one_d=True)
@@ -149,7 +154,7 @@ def _distillation_args(student_logits, teacher_logits, T):
     return T, zs, zt
 
 
-def distillation_loss(student_logits, teacher_logits, T):
+def distillation_loss(student_logits: ArrayLike, teacher_logits: ArrayLike, T: float) -> float:
     """T^2 * cross-entropy(soft_targets(teacher, T), softmax(student / T)), in nats.
 
     The T^2 keeps the gradient's size comparable across temperatures (the
@@ -170,7 +175,7 @@ def distillation_loss(student_logits, teacher_logits, T):
         return float(-T * np.sum(terms))
 
 
-def distillation_gradient(student_logits, teacher_logits, T):
+def distillation_gradient(student_logits: ArrayLike, teacher_logits: ArrayLike, T: float) -> np.ndarray:
     """Gradient of ``distillation_loss`` with respect to the student logits: T (p - q).
 
     p = softmax(z_s / T), q = softmax(z_t / T). For large T and zero-mean

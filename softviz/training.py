@@ -29,12 +29,15 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import _validate
-from ._validate import positive_real
+from ._validate import RngLike, positive_real
 
 __all__ = [
     "ACTIVATIONS",
@@ -86,7 +89,7 @@ _HISTORY_KEYS = ("step", "train_loss", "train_accuracy", "test_accuracy",
 # argument checks
 # --------------------------------------------------------------------------
 
-def _choice(name, value, options):
+def _choice(name: str, value: object, options: Sequence[str]) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string, one of {options}, got {type(value).__name__}")
     if value not in options:
@@ -94,7 +97,7 @@ def _choice(name, value, options):
     return value
 
 
-def _dtype_name(value):
+def _dtype_name(value: DTypeLike) -> str:
     if isinstance(value, str):
         return _choice("dtype", value, DTYPES)
     try:
@@ -106,23 +109,23 @@ def _dtype_name(value):
     return name
 
 
-def _integer(name, value, minimum, maximum=None, reason=""):
+def _integer(name: str, value: object, minimum: int, maximum: int | None = None, reason: str = "") -> int:
     return _validate.integer(name, value, lo=minimum, hi=maximum, hi_reason=reason)
 
 
-def _modulus(p):
+def _modulus(p: object) -> int:
     return _integer("p", p, 2, MAX_P, "the one-hot inputs hold p**3 numbers")
 
 
-def _nonnegative_real(name, value):
+def _nonnegative_real(name: str, value: object) -> float:
     return _validate.real_scalar(name, value, lo=0.0)
 
 
-def _rng(rng):
+def _rng(rng: object) -> np.random.Generator:
     return _validate.rng(rng)
 
 
-def _logits_and_labels(logits, labels):
+def _logits_and_labels(logits: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     z = _validate.numeric_array("logits", logits)
     if z.dtype.kind != "f" or z.dtype.itemsize < 4:
         z = z.astype(np.float64) if z.dtype.kind != "f" else z.astype(np.float32)
@@ -145,13 +148,13 @@ def _logits_and_labels(logits, labels):
 # losses and gradients, computed in the logits' dtype
 # --------------------------------------------------------------------------
 
-def _stablemax_s(z):
+def _stablemax_s(z: np.ndarray) -> np.ndarray:
     one = z.dtype.type(1)
     neg = np.minimum(z, z.dtype.type(0))
     return np.where(z >= 0, z + one, one / (one - neg))
 
 
-def _losses(z, y, activation):
+def _losses(z: np.ndarray, y: np.ndarray, activation: str) -> np.ndarray:
     rows = np.arange(z.shape[0])
     if activation == "softmax":
         # the max-shifted log-softmax every framework uses: once the correct
@@ -163,7 +166,7 @@ def _losses(z, y, activation):
     return np.log(s.sum(axis=1)) - np.log(s[rows, y])
 
 
-def _sample_grads(z, y, activation):
+def _sample_grads(z: np.ndarray, y: np.ndarray, activation: str) -> np.ndarray:
     rows = np.arange(z.shape[0])
     if activation == "softmax":
         t = z - z.max(axis=1, keepdims=True)
@@ -180,7 +183,7 @@ def _sample_grads(z, y, activation):
     return g
 
 
-def per_sample_losses(logits, labels, *, activation: str = "softmax") -> np.ndarray:
+def per_sample_losses(logits: ArrayLike, labels: ArrayLike, *, activation: str = "softmax") -> np.ndarray:
     """The cross-entropy of each sample, -log(activation(z)_y), computed in the logits' dtype.
 
     A softmax loss that is exactly 0 marks a collapsed sample. Integer logits
@@ -194,7 +197,7 @@ def per_sample_losses(logits, labels, *, activation: str = "softmax") -> np.ndar
         return _losses(z, y, activation)
 
 
-def cross_entropy(logits, labels, *, activation: str = "softmax") -> float:
+def cross_entropy(logits: ArrayLike, labels: ArrayLike, *, activation: str = "softmax") -> float:
     """Mean cross-entropy of ``logits`` (n, k) against integer ``labels`` (n,), in the logits' dtype.
 
     ``activation`` is "softmax" (the usual max-shifted log-softmax) or
@@ -207,7 +210,7 @@ def cross_entropy(logits, labels, *, activation: str = "softmax") -> float:
     return float(losses.mean(dtype=losses.dtype))
 
 
-def per_sample_grad(logits, labels, *, activation: str = "softmax") -> np.ndarray:
+def per_sample_grad(logits: ArrayLike, labels: ArrayLike, *, activation: str = "softmax") -> np.ndarray:
     """d(loss_i)/d(z_i) for every sample i: softmax(z_i) - onehot(y_i) for softmax; same shape and dtype.
 
     For a collapsed sample the correct-class entry is exactly 0, the others
@@ -221,7 +224,7 @@ def per_sample_grad(logits, labels, *, activation: str = "softmax") -> np.ndarra
         return _sample_grads(z, y, activation)
 
 
-def cross_entropy_grad(logits, labels, *, activation: str = "softmax") -> np.ndarray:
+def cross_entropy_grad(logits: ArrayLike, labels: ArrayLike, *, activation: str = "softmax") -> np.ndarray:
     """d(mean cross-entropy)/d(logits): (softmax(z) - onehot(y)) / n for softmax, in the logits' dtype.
 
     Same shape as ``logits``. StableMax: s'(z_j) / sum s - [j = y] s'(z_y) / s(z_y),
@@ -237,7 +240,8 @@ def cross_entropy_grad(logits, labels, *, activation: str = "softmax") -> np.nda
 # the task
 # --------------------------------------------------------------------------
 
-def modular_addition(p: int, *, train_fraction: float = 0.4, rng=None):
+def modular_addition(p: int, *, train_fraction: float = 0.4, rng: RngLike = None
+                     ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """All pairs (a, b), 0 <= a, b < p, labelled (a + b) mod p, randomly split in two.
 
     Returns ``((train_pairs, train_labels), (test_pairs, test_labels))``;
@@ -277,12 +281,12 @@ class TrainingRun:
     Used in: notebooks/07_training.ipynb (TrainingPanel)
     """
 
-    history: dict
+    history: dict[str, np.ndarray]
     logits: np.ndarray
     labels: np.ndarray
-    config: dict
+    config: dict[str, Any]
 
-    def _record(self, index):
+    def _record(self, index: int) -> np.ndarray:
         n = self.logits.shape[0]
         return self.logits[_validate.integer("index", index, lo=-n, hi=n - 1)]
 
@@ -297,12 +301,15 @@ class TrainingRun:
                                  activation=self.config["activation"])
 
 
-_CACHE: collections.OrderedDict = collections.OrderedDict()
+_CACHE: collections.OrderedDict[tuple[tuple[str, Any], ...], TrainingRun] = collections.OrderedDict()
 _CACHE_SIZE = 8
 
 
-def _config(p, activation, dtype, weight_decay, steps, seed, optimizer, lr, hidden,
-            train_fraction, record_every):
+def run_config(p: int, activation: str, dtype: DTypeLike, weight_decay: float, steps: int, seed: int,
+               optimizer: str, lr: float, hidden: int, train_fraction: float, record_every: int) -> dict[str, Any]:
+    """The validated configuration of a run (what ``train`` and the TrainingPanel key their
+    runs on); raises TypeError/ValueError naming the bad parameter.  Used by
+    softviz.panels.training (notebooks/07_training.ipynb)."""
     cfg = {
         "p": _modulus(p),
         "activation": _choice("activation", activation, ACTIVATIONS),
@@ -321,7 +328,7 @@ def _config(p, activation, dtype, weight_decay, steps, seed, optimizer, lr, hidd
     return cfg
 
 
-def _check_run_size(cfg):
+def _check_run_size(cfg: dict[str, Any]) -> None:
     """Refuse, before any work, a run that would blow up or take far too long."""
     p, steps, hidden, frac = cfg["p"], cfg["steps"], cfg["hidden"], cfg["train_fraction"]
     if frac >= 1:
@@ -348,7 +355,7 @@ def _check_run_size(cfg):
                          f"raise record_every or lower steps")
 
 
-def cached_run(config: dict):
+def cached_run(config: dict[str, Any]) -> TrainingRun | None:
     """The cached ``TrainingRun`` of a checked config, or None (TrainingPanel asks before training).
 
     ``config`` is a dict of a run's arguments (as ``TrainingRun.config``).
@@ -369,7 +376,7 @@ def cached_run(config: dict):
     return run
 
 
-def train_run(p: int = 31, *, activation: str = "softmax", dtype="float32",
+def train_run(p: int = 31, *, activation: str = "softmax", dtype: DTypeLike = "float32",
               weight_decay: float = 0.0, steps: int = 3000, seed: int = 0,
               optimizer: str = "adam", lr: float = 0.05, hidden: int = 128,
               train_fraction: float = 0.5, record_every: int = 25,
@@ -383,7 +390,7 @@ def train_run(p: int = 31, *, activation: str = "softmax", dtype="float32",
 
     Used in: notebooks/07_training.ipynb
     """
-    config = _config(p, activation, dtype, weight_decay, steps, seed, optimizer, lr, hidden,
+    config = run_config(p, activation, dtype, weight_decay, steps, seed, optimizer, lr, hidden,
                      train_fraction, record_every)
     _validate.function("progress", progress)
     run = cached_run(config)
@@ -401,7 +408,7 @@ def train_run(p: int = 31, *, activation: str = "softmax", dtype="float32",
     return run
 
 
-def _one_blas_thread():
+def _one_blas_thread() -> AbstractContextManager[object]:
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # optional: only the speed depends on it
@@ -409,8 +416,8 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def train(p: int = 31, *, activation: str = "softmax", dtype="float32",
-          weight_decay: float = 0.0, steps: int = 3000, seed: int = 0, **options) -> dict:
+def train(p: int = 31, *, activation: str = "softmax", dtype: DTypeLike = "float32",
+          weight_decay: float = 0.0, steps: int = 3000, seed: int = 0, **options: Any) -> dict[str, np.ndarray]:
     """Train a one-hidden-layer ReLU network on a + b mod p, full batch, in ``dtype``; return its curves.
 
     The input is one-hot(a) next to one-hot(b) (2p numbers), then ``hidden``
@@ -449,7 +456,7 @@ def train(p: int = 31, *, activation: str = "softmax", dtype="float32",
     return {k: v.copy() for k, v in run.history.items()}
 
 
-def _train(cfg, progress):
+def _train(cfg: dict[str, Any], progress: Callable[[int, int], None] | None) -> TrainingRun:
     dt = np.dtype(cfg["dtype"])
     c = dt.type          # every constant becomes a scalar of the run's dtype: no silent float64
     p, hidden, steps, every = cfg["p"], cfg["hidden"], cfg["steps"], cfg["record_every"]
@@ -458,7 +465,7 @@ def _train(cfg, progress):
         p, train_fraction=cfg["train_fraction"], rng=rng)
     n = tr_y.shape[0]
 
-    def one_hot(pairs):
+    def one_hot(pairs: np.ndarray) -> np.ndarray:
         x = np.zeros((pairs.shape[0], 2 * p), dtype=dt)
         rows = np.arange(pairs.shape[0])
         x[rows, pairs[:, 0]] = 1
@@ -477,7 +484,7 @@ def _train(cfg, progress):
     perp = cfg["optimizer"] == "perp_adam"
     act = cfg["activation"]
 
-    hist = {k: [] for k in _HISTORY_KEYS}
+    hist: dict[str, list[float]] = {k: [] for k in _HISTORY_KEYS}
     snaps = []
     for step in range(steps + 1):
         pre = x_tr @ w1
@@ -524,7 +531,7 @@ def _train(cfg, progress):
     return TrainingRun(history, logits, labels, dict(cfg))
 
 
-def collapse_step(history: dict, level: float = 0.5):
+def collapse_step(history: dict[str, np.ndarray], level: float = 0.5) -> int | None:
     """The first recorded step at which ``collapsed_fraction`` exceeds ``level``, or None.
 
     Used in: notebooks/07_training.ipynb

@@ -8,13 +8,21 @@ of the C passes, element by element, with the running max / running sum /
 (mantissa, exponent) accumulators, the array cells read and written, and a bytes
 counter.  The online algorithm is the one of Milakov & Gimelshein, "Online
 normalizer calculation for softmax" (2018, arXiv:1805.02867).
+
+This is lesson 06's topic module; ``softviz.kernels`` (its documented older name)
+re-exports the same objects.
+
+Used in: notebooks/06_two_pass.ipynb (and TwoPassPanel, softviz/panels/two_pass.py; softviz.bench).
 """
 import dataclasses
 import math
 import platform
 import sys
+from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import _native, _validate
 
@@ -44,7 +52,7 @@ TRAFFIC = {
 }
 
 
-def extexp(x):
+def extexp(x: ArrayLike) -> tuple[Any, Any]:
     """Split exp(x) into (mantissa, exponent) with exp(x) == mantissa * 2**exponent.
 
     The exponent is round(x * log2(e)), an integer-valued float, and the mantissa lies
@@ -83,7 +91,7 @@ def extexp(x):
     return mant, expo
 
 
-def memory_traffic(algorithm, n, dtype=np.float32):
+def memory_traffic(algorithm: str, n: int, dtype: DTypeLike = np.float32) -> dict[str, int]:
     """Elements read and written, and total bytes, for one softmax row of n elements.
 
     reads/writes count elements (reload 3n + 2n, recompute 3n + n, two-pass and
@@ -107,7 +115,7 @@ def memory_traffic(algorithm, n, dtype=np.float32):
     return {"reads": reads, "writes": writes, "bytes": (reads + writes) * itemsize}
 
 
-def _probe_array(x, name, func):
+def _probe_array(x: object, name: str, func: str) -> np.ndarray:
     if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64) or not x.flags.c_contiguous:
         got = (f"an array of dtype {x.dtype}" + ("" if x.flags.c_contiguous else ", not C-contiguous")
                if isinstance(x, np.ndarray) else type(x).__name__)
@@ -115,7 +123,7 @@ def _probe_array(x, name, func):
     return x
 
 
-def read_probe(x):
+def read_probe(x: np.ndarray) -> float:
     """Read every element of x once in C and return their sum: the pure-read probe.
 
     Used in: softviz.bench, notebooks/06_two_pass.ipynb.
@@ -123,7 +131,7 @@ def read_probe(x):
     return _native.read_probe(_probe_array(x, "x", "read_probe"))
 
 
-def copy_probe(x, out):
+def copy_probe(x: np.ndarray, out: np.ndarray) -> None:
     """Copy x into out in C (one read and one write per element): the copy probe.
 
     Used in: softviz.bench, notebooks/06_two_pass.ipynb.
@@ -144,7 +152,7 @@ _ISA_TEXT = {
 }
 
 
-def simd_path():
+def simd_path() -> str:
     """Which kernels run on this CPU, in words (from ``softviz.kernel_info()``).
 
     Used in: softviz.bench, notebooks/06_two_pass.ipynb.
@@ -157,7 +165,7 @@ def simd_path():
     return f"{_ISA_TEXT.get(info['isa'], info['isa'])}, {how}"
 
 
-def build_info():
+def build_info() -> dict[str, Any]:
     """How the core was built and what it runs on: compiler, code path, platform."""
     info = _native.kernel_info()
     return {
@@ -214,7 +222,7 @@ class TraceStep:
     ``exp(x_i - m)`` or the split ``p_i``, ``n_i``).  ``y`` is the output array
     after the step, NaN where nothing has been written yet.
 
-    Used in: notebooks/06_two_pass.ipynb (softviz.panels.StepThroughPanel).
+    Used in: notebooks/06_two_pass.ipynb (softviz.panels.TwoPassPanel).
     """
 
     step: int
@@ -231,7 +239,7 @@ class TraceStep:
     note: str
 
     @property
-    def bytes_moved(self):
+    def bytes_moved(self) -> int:
         """Bytes read plus bytes written so far."""
         return self.bytes_read + self.bytes_written
 
@@ -243,7 +251,7 @@ class SoftmaxTrace:
     ``steps[0]`` is the state before the first pass; each later step handles one
     element of one pass.  ``passes`` names the passes; ``y`` is the result.
 
-    Used in: notebooks/06_two_pass.ipynb (softviz.panels.StepThroughPanel).
+    Used in: notebooks/06_two_pass.ipynb (softviz.panels.TwoPassPanel).
     """
 
     algorithm: str
@@ -251,19 +259,19 @@ class SoftmaxTrace:
     passes: tuple
     steps: tuple
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.steps)
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.x.dtype
 
     @property
-    def y(self):
+    def y(self) -> np.ndarray:
         """The softmax the trace computed (a copy)."""
         return self.steps[-1].y.copy()
 
-    def after(self, pass_number, count):
+    def after(self, pass_number: int, count: int) -> TraceStep:
         """The step right after ``count`` elements of pass ``pass_number`` (1-based).
 
         ``count = 0`` gives the state the pass starts from.
@@ -276,7 +284,7 @@ class SoftmaxTrace:
         return self.steps[(pass_number - 1) * n + count]
 
 
-def _as_row(x):
+def _as_row(x: ArrayLike) -> np.ndarray:
     arr = _validate.numeric_array("x", x)
     if arr.ndim != 1:
         raise ValueError(f"trace_softmax traces one row: x must be 1-D, got shape {arr.shape}")
@@ -304,13 +312,14 @@ class _Arith:
     trace differs from the C passes only in how the running sums are rounded.
     """
 
-    def __init__(self, dtype):
-        self.T = np.dtype(dtype).type
+    def __init__(self, dtype: DTypeLike) -> None:
+        # the dtype of a validated float32/float64 row
+        self.T = cast("type[np.floating[Any]]", np.dtype(dtype).type)
         self.min_exp = -126 if self.T is np.float32 else -1022
         self.xlo = self.T(_XLO[np.dtype(dtype)])
         self.tlo = self.T(_EXPNEG_LO[np.dtype(dtype)])
 
-    def split(self, v):
+    def split(self, v: Any) -> tuple[Any, Any]:
         """(p, n) with exp(v) = p * 2^n, as the kernels compute it."""
         v = self.T(v)
         if _native.AVAILABLE:
@@ -319,20 +328,20 @@ class _Arith:
         n = np.rint(v * self.T(np.log2(np.e)))
         return self.T(np.exp(float(v) - float(n) * math.log(2.0))), n
 
-    def pow2(self, k):
+    def pow2(self, k: Any) -> Any:
         """2^k for an integer-valued k <= 0; 0 below the normal range (as sv_pow2i_*)."""
         if not k >= self.min_exp:  # also catches -inf
             return self.T(0.0)
         return self.T(math.ldexp(1.0, int(k)))
 
-    def expneg(self, t):
+    def expneg(self, t: Any) -> Any:
         """exp(t) for t <= 0, as sv_expneg_*: clamp, split, multiply by 2^n."""
         t = self.T(t)
         p, n = self.split(t if t > self.tlo else self.tlo)
         return self.T(p * self.pow2(n))
 
 
-def _g(v):
+def _g(v: Any) -> str:
     v = float(v)
     if math.isinf(v):
         return "-inf" if v < 0 else "inf"
@@ -340,14 +349,16 @@ def _g(v):
 
 
 class _Recorder:
-    def __init__(self, algorithm, x):
+    def __init__(self, algorithm: str, x: np.ndarray) -> None:
         self.algorithm, self.x = algorithm, x
         self.itemsize = x.dtype.itemsize
         self.y = np.full(x.shape, np.nan, dtype=x.dtype)
         self.read = self.written = 0
-        self.steps = []
+        self.steps: list[TraceStep] = []
 
-    def add(self, pass_number, element, reads, writes, acc, values, note):
+    def add(self, pass_number: int, element: object, reads: Sequence[tuple[str, int]],
+            writes: Sequence[tuple[str, int]],
+            acc: dict[str, Any], values: dict[str, Any], note: str) -> None:
         self.read += len(reads) * self.itemsize
         self.written += len(writes) * self.itemsize
         name = "start" if pass_number == 0 else _PASS_NAMES[self.algorithm][pass_number - 1]
@@ -359,7 +370,7 @@ class _Recorder:
             bytes_read=self.read, bytes_written=self.written, y=self.y.copy(), note=note))
 
 
-def _trace_three_pass(rec, a, reload):
+def _trace_three_pass(rec: _Recorder, a: _Arith, reload: bool) -> None:
     x, T = rec.x, a.T
     m = T(-np.inf)  # sv_max_* starts at -inf
     rec.add(0, None, (), (), {"max": m}, {}, "start: m = -inf")
@@ -394,7 +405,7 @@ def _trace_three_pass(rec, a, reload):
                     f"read x[{i}] = {_g(v)}: exp again = {_g(e)}; y[{i}] = {_g(rec.y[i])}")
 
 
-def _trace_online(rec, a):
+def _trace_online(rec: _Recorder, a: _Arith) -> None:
     x, T = rec.x, a.T
     # sv_online_* starts the running max at the lowest finite value, not -inf, so a
     # -inf input never forms -inf - (-inf)
@@ -419,7 +430,7 @@ def _trace_online(rec, a):
                 f"read x[{i}] = {_g(v)}: y[{i}] = exp(x_i - m) / d = {_g(rec.y[i])}")
 
 
-def _trace_two_pass(rec, a):
+def _trace_two_pass(rec: _Recorder, a: _Arith) -> None:
     x, T = rec.x, a.T
     # the empty sum: 0 * 2^-inf (the C core uses a very negative sentinel exponent)
     mant, expo = T(0.0), T(-np.inf)
@@ -448,7 +459,7 @@ def _trace_two_pass(rec, a):
                 f" = {_g(rec.y[i])}")
 
 
-def trace_softmax(x, algorithm="two_pass"):
+def trace_softmax(x: ArrayLike, algorithm: str = "two_pass") -> SoftmaxTrace:
     """Run one softmax algorithm on a short row, element by element, pass by pass.
 
     A Python mirror of the C core's passes (native/kernels_portable_impl.h) in the row's
@@ -459,7 +470,7 @@ def trace_softmax(x, algorithm="two_pass"):
     one element after another (prefixes shorter than its SIMD width) the two-pass
     accumulators agree bit for bit; the running sums of the other algorithms may
     differ in the last bits (the compiled code fuses d * r + e into one FMA and
-    adds lanes in another order) -- tests/test_kernels_trace.py checks both.
+    adds lanes in another order) -- tests/test_two_pass_trace.py checks both.
     The byte counters end at ``memory_traffic(algorithm, len(x), dtype)["bytes"]``.
 
     Rows with NaN or +inf, all -inf, or |x| beyond ``extexp``'s range raise
@@ -470,7 +481,7 @@ def trace_softmax(x, algorithm="two_pass"):
     arXiv:2001.04438); online is Milakov & Gimelshein, "Online normalizer
     calculation for softmax" (2018, arXiv:1805.02867).
 
-    Used in: notebooks/06_two_pass.ipynb (softviz.panels.StepThroughPanel).
+    Used in: notebooks/06_two_pass.ipynb (softviz.panels.TwoPassPanel).
     """
     _validate.choice("algorithm", algorithm, tuple(TRAFFIC))
     row = _as_row(x)
@@ -486,7 +497,7 @@ def trace_softmax(x, algorithm="two_pass"):
     return SoftmaxTrace(algorithm=algorithm, x=row, passes=_PASS_NAMES[algorithm], steps=tuple(rec.steps))
 
 
-def c_accumulators(x, algorithm, shift=None):
+def c_accumulators(x: ArrayLike, algorithm: str, shift: float | None = None) -> dict[str, float]:
     """What the C core's first pass(es) return for the 1-D row ``x`` (a prefix, say).
 
     three-pass: ``{"max": ..., "sum": ...}`` with sum = sum of exp(x - shift)
@@ -495,7 +506,7 @@ def c_accumulators(x, algorithm, shift=None):
     2**exponent.  Plain floats, computed by the compiled passes themselves, so a
     trace's accumulators can be compared with them.
 
-    Used in: notebooks/06_two_pass.ipynb, tests/test_kernels_trace.py.
+    Used in: notebooks/06_two_pass.ipynb, tests/test_two_pass_trace.py.
     """
     _validate.choice("algorithm", algorithm, tuple(TRAFFIC))
     if not _native.AVAILABLE:

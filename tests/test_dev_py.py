@@ -78,6 +78,116 @@ def test_slides_without_a_lesson_is_a_usage_error(capsys):
 
 
 # --------------------------------------------------------------------------
+# The rebuild fingerprint and the test command (no install, no pytest run)
+# --------------------------------------------------------------------------
+
+_PYPROJECT = """[build-system]
+requires = ["setuptools"]
+
+[project]
+name = "demo"
+dependencies = ["numpy"]
+
+[tool.setuptools.package-data]
+demo = ["data/*.json"]
+
+[tool.pytest.ini_options]
+addopts = "-ra"
+
+[tool.ruff]
+line-length = 120
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """dev.py pointed at a tiny project: pyproject.toml, setup.py, native/a.c."""
+    (tmp_path / "native").mkdir()
+    (tmp_path / "native" / "a.c").write_text("int a;\n")
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    (tmp_path / "pyproject.toml").write_text(_PYPROJECT)
+    monkeypatch.setattr(dev, "ROOT", str(tmp_path))
+    for name in dev.BUILD_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_changing_the_compiler_or_its_flags_rebuilds(project, monkeypatch):
+    base = dev.build_fingerprint("3.11.0")
+    assert dev.build_fingerprint("3.11.0") == base
+    seen = {base}
+    for name, value in (("CC", "clang"), ("CFLAGS", "-O1"), ("LDFLAGS", "-s"),
+                        ("SOFTVIZ_CFLAGS", "-march=native")):
+        monkeypatch.setenv(name, value)
+        fingerprint = dev.build_fingerprint("3.11.0")
+        assert fingerprint not in seen, f"setting {name} does not trigger a rebuild"
+        seen.add(fingerprint)
+        monkeypatch.delenv(name)
+    assert dev.build_fingerprint("3.11.0") == base
+    (project / "native" / "a.c").write_text("int b;\n")
+    assert dev.build_fingerprint("3.11.0") != base
+
+
+def test_test_and_lint_settings_do_not_rebuild(project):
+    base = dev.build_fingerprint("3.11.0")
+    text = _PYPROJECT
+    for old, new, rebuild in (('addopts = "-ra"', 'addopts = "-q"', False),
+                              ("line-length = 120", "line-length = 100", False),
+                              ('"data/*.json"', '"data/*.csv"', True),      # [tool.setuptools]
+                              ('["numpy"]', '["numpy", "scipy"]', True)):   # [project]
+        (project / "pyproject.toml").write_text(text.replace(old, new))
+        assert (dev.build_fingerprint("3.11.0") != base) is rebuild, (old, new)
+    kept = dev.install_relevant(_PYPROJECT)
+    assert "[project]" in kept and "[tool.setuptools.package-data]" in kept
+    assert "[tool.pytest" not in kept and "line-length" not in kept
+
+
+@pytest.fixture
+def fake_pytest(monkeypatch):
+    """dev.py's test command with the processes replaced: records them, returns set codes."""
+    calls, codes = [], {}
+
+    class Proc:
+        def __init__(self, cmd):
+            self.cmd = cmd
+
+        def poll(self):
+            return codes.get("browser", 0)
+
+    def code_for(cmd):
+        return codes.get("browser" if "tests/browser" in cmd and "--ignore=tests/browser" not in cmd
+                         else "rest", 0)
+
+    monkeypatch.setattr(dev, "setup", lambda: "py")
+    monkeypatch.setattr(dev, "start", lambda cmd, **kw: calls.append(cmd) or Proc(cmd))
+    monkeypatch.setattr(dev, "wait", lambda proc, interrupt=None: code_for(proc.cmd))
+    monkeypatch.setattr(dev, "run", lambda cmd, **kw: calls.append(cmd) or code_for(cmd))
+    monkeypatch.delenv("SOFTVIZ_TEST_WORKERS", raising=False)
+    return calls, codes
+
+
+def test_test_command_runs_browser_part_beside_the_rest(fake_pytest):
+    calls, codes = fake_pytest
+    assert dev.main(["test", "-m", "not slow", "-k", "softmax"]) == 0
+    browser, rest = calls
+    assert browser[:3] == ["py", "-m", "pytest"] and "tests/browser" in browser and "notebooks" in browser
+    assert "--ignore=tests/browser" in rest and "-n" in rest and "--dist" in rest
+    for cmd in calls:   # the user's arguments reach both parts
+        assert cmd[-4:] == ["-m", "not slow", "-k", "softmax"]
+    # either part failing fails the command; "nothing selected" (5) in one part does not
+    for browser_code, rest_code, expected in ((1, 0, 1), (0, 2, 2), (5, 0, 0), (0, 5, 0), (5, 5, 5),
+                                              (5, 1, 1)):
+        codes.update(browser=browser_code, rest=rest_code)
+        assert dev.main(["test"]) == expected, (browser_code, rest_code)
+
+
+def test_test_command_with_a_path_is_one_plain_pytest(fake_pytest):
+    calls, _ = fake_pytest
+    assert dev.main(["test", "-x", "tests/test_dev_py.py::test_slides_opens_the_lesson"]) == 0
+    assert calls == [["py", "-m", "pytest", "-x", "tests/test_dev_py.py::test_slides_opens_the_lesson"]]
+
+
+# --------------------------------------------------------------------------
 # Real, short-lived servers
 # --------------------------------------------------------------------------
 

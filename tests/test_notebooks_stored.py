@@ -2,8 +2,10 @@
 
 The notebooks must read well on GitHub and nbviewer without a kernel, so they are
 committed executed (``python dev.py notebooks`` re-executes them all in place).
-This file checks the stored JSON only -- nothing is executed here; nbval executes
-the lessons in the main test run. It also checks the nbval sanitize file.
+This file checks the stored JSON only -- nothing is executed here; the browser
+suite executes every notebook in the main test run and compares the
+nbval-check-output cells with the stored outputs (nbval does, when the browser
+suite does not run; see tests/conftest.py). It also checks the nbval sanitize file.
 """
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from softviz import numerics as nm
+from softviz import overflow as ov
 from softviz import reference as ref
 
 NUMPY_DTYPES = ("float16", "float32", "float64")
@@ -381,18 +382,26 @@ def test_collapse_in_stable_log_softmax(dtype):
     (lambda: nm.round_bfloat16(10 ** 400), ValueError, "x holds a number too large"),
     (lambda: nm.rel_error([1.0, 2.0], [1.0, 2.0, 3.0]), ValueError, "got and ref"),
     (lambda: nm.max_ulp_error("a", [1.0], "float32"), TypeError, "got must"),
-    (lambda: nm.softmax_steps([1.0], "float32", method=np.array(["naive"])), ValueError,
+    (lambda: ov.softmax_steps([1.0], "float32", method=np.array(["naive"])), ValueError,
      "method must be one of"),
-    (lambda: nm.softmax_steps(np.zeros(10 ** 6), "float32"), ValueError, "z has rows of"),
-    (lambda: nm.naive_outcome_grid([1.0], [1.0], shift=None), TypeError, "shift"),
-    (lambda: nm.naive_outcome_grid([1.0], [1.0], dtypes=None), TypeError, "dtypes"),
-    (lambda: nm.naive_outcome_grid([1.0], [1.0], dtypes=[]), ValueError, "dtypes"),
-    (lambda: nm.naive_outcome_grid([1.0], [1.0], dtypes=["float8"]), ValueError, "dtypes must be one of"),
-    (lambda: nm.naive_outcome_grid(None, [1.0]), TypeError, "base"),
-    (lambda: nm.naive_outcome_grid([1e308], [1e308]), ValueError, "overflows"),
-    (lambda: nm.collapse_profile([[1], [1, 2]], "float32"), TypeError, "gap"),
+    (lambda: ov.softmax_steps(np.zeros(10 ** 6), "float32"), ValueError, "z has rows of"),
+    (lambda: ov.naive_outcome_grid([1.0], [1.0], shift=None), TypeError, "shift"),
+    (lambda: ov.naive_outcome_grid([1.0], [1.0], dtypes=None), TypeError, "dtypes"),
+    (lambda: ov.naive_outcome_grid([1.0], [1.0], dtypes=[]), ValueError, "dtypes"),
+    (lambda: ov.naive_outcome_grid([1.0], [1.0], dtypes=["float8"]), ValueError, "dtypes must be one of"),
+    (lambda: ov.naive_outcome_grid(None, [1.0]), TypeError, "base"),
+    (lambda: ov.naive_outcome_grid([1e308], [1e308]), ValueError, "overflows"),
+    (lambda: ov.collapse_profile([[1], [1, 2]], "float32"), TypeError, "gap"),
     (lambda: nm.exp_thresholds([]), ValueError, "dtype must be one of"),
 ])
 def test_bad_input_is_refused_naming_the_parameter(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_dtype_name_accepts_names_and_dtypes_and_names_the_label():
+    assert [nm.dtype_name(d) for d in ("float16", "bfloat16", np.float32, np.dtype("float64"))] == \
+        ["float16", "bfloat16", "float32", "float64"]
+    with pytest.raises(ValueError, match="dtypes must be one of"):
+        nm.dtype_name("int8", "dtypes")
+

@@ -1,5 +1,5 @@
 """Tests for lesson 01 (notebooks/01_overflow.ipynb): arithmetic in a format
-(softviz.numerics additions), the sympy derivations (softviz.derive.overflow) and
+(softviz.overflow, on the per-dtype facts of softviz.numerics), the sympy derivations (softviz.derive.overflow) and
 OverflowPanel.
 
 Independent yardsticks: numpy's own float16/float32/float64 arithmetic, scipy,
@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import softviz
 from softviz import derive
 from softviz import numerics as nm
+from softviz import overflow as ov
 from softviz import reference as ref
 from softviz.derive import overflow as dov
 from softviz.panels import OverflowPanel, style
@@ -55,7 +56,7 @@ def test_naive_steps_equal_numpy_in_the_dtype(dtype):
     # exp); numpy's own float16/32/64 arithmetic may differ by its exp's few ulps.
     rng = np.random.default_rng(1)
     z = rng.normal(0, 3, size=(50, 4)).astype(dtype)
-    steps = nm.softmax_steps(z, dtype, "naive")
+    steps = ov.softmax_steps(z, dtype, "naive")
     exact_exp = np.exp(z.astype(np.float64))
     if dtype != "float64":
         assert nm.max_ulp_error(steps.exp, exact_exp, dtype) <= 0.5 + 1e-6
@@ -70,7 +71,7 @@ def test_naive_steps_equal_numpy_in_the_dtype(dtype):
 def test_stable_steps_match_scipy(dtype):
     rng = np.random.default_rng(2)
     z = rng.normal(0, 50, size=(30, 5)).astype(dtype)
-    p = nm.softmax_steps(z, dtype, "stable").p
+    p = ov.softmax_steps(z, dtype, "stable").p
     want = scipy.special.softmax(z.astype(np.float64), axis=-1)
     # exp(t) is as accurate as t = z - max(z), which is rounded: error ~ |t| eps
     t = np.abs(z - z.max(axis=-1, keepdims=True)).astype(np.float64)
@@ -80,23 +81,23 @@ def test_stable_steps_match_scipy(dtype):
 
 def test_steps_show_where_naive_breaks():
     z = [100.0, 80.0, 0.0]
-    naive = nm.softmax_steps(z, "float32", "naive")
+    naive = ov.softmax_steps(z, "float32", "naive")
     assert np.isinf(naive.exp[0]) and np.isinf(naive.sum)
     assert np.isnan(naive.p[0]) and (naive.p[1:] == 0).all()
-    stable = nm.softmax_steps(z, "float32", "stable")
+    stable = ov.softmax_steps(z, "float32", "stable")
     np.testing.assert_array_equal(stable.shifted, [0.0, -20.0, -100.0])
     assert stable.sum == pytest.approx(1 + math.exp(-20), rel=1e-7)
     np.testing.assert_allclose(stable.p, scipy.special.softmax(z), rtol=1e-6, atol=1e-44)
     with pytest.raises(ValueError, match="method"):
-        nm.softmax_steps(z, "float32", "fast")
+        ov.softmax_steps(z, "float32", "fast")
     with pytest.raises(ValueError, match="at least one"):
-        nm.softmax_steps([], "float32")
+        ov.softmax_steps([], "float32")
 
 
 def test_float16_stable_is_computed_in_float16():
     # exp(-9) = 1.23e-4 is below half the float16 spacing at 1 (2**-11 = 4.9e-4):
     # 1 + 1.23e-4 rounds to 1 in float16, where float32 would keep it
-    steps = nm.softmax_steps([9.0, 0.0], "float16", "stable")
+    steps = ov.softmax_steps([9.0, 0.0], "float16", "stable")
     assert steps.sum == 1.0                       # absorbed in float16
     assert steps.p[0] == 1.0
     assert steps.p[1] == float(np.float16(np.exp(np.float16(-9.0))))
@@ -113,46 +114,46 @@ def test_outcome_changes_exactly_at_the_overflow_threshold(dtype):
     up = float(nm.round_to(np.nextafter(x, np.inf), dtype))
     if up == x:  # the format is coarser than float64: step by one ulp of the format
         up = x + nm.exp_thresholds(dtype).eps * 2.0 ** math.floor(math.log2(x))
-    names = nm.NAIVE_OUTCOMES
-    assert names[int(nm.naive_outcome([x, -50.0], dtype))] == "finite"
-    assert names[int(nm.naive_outcome([up, -50.0], dtype))] == "inf"
+    names = ov.NAIVE_OUTCOMES
+    assert names[int(ov.naive_outcome([x, -50.0], dtype))] == "finite"
+    assert names[int(ov.naive_outcome([up, -50.0], dtype))] == "inf"
 
 
 @pytest.mark.parametrize("dtype", nm.DTYPES)
 def test_outcome_total_underflow_and_sum_overflow(dtype):
     t = nm.exp_thresholds(dtype)
-    names = nm.NAIVE_OUTCOMES
+    names = ov.NAIVE_OUTCOMES
     lo = t.min_nonzero_arg
     below = lo - 2 * abs(lo) * t.eps  # a value of the format below the threshold
-    assert names[int(nm.naive_outcome([below, below - 5], dtype))] == "NaN"
-    assert names[int(nm.naive_outcome([lo, below], dtype))] == "finite"
+    assert names[int(ov.naive_outcome([below, below - 5], dtype))] == "NaN"
+    assert names[int(ov.naive_outcome([lo, below], dtype))] == "finite"
     # two equal logits whose exp is finite but more than half of the largest value
     x = t.max_finite_arg
-    assert names[int(nm.naive_outcome([x, x], dtype))] == "all zero"
-    p = nm.softmax_steps([x, x], dtype, "naive").p
+    assert names[int(ov.naive_outcome([x, x], dtype))] == "all zero"
+    p = ov.softmax_steps([x, x], dtype, "naive").p
     np.testing.assert_array_equal(p, [0.0, 0.0])
 
 
 def test_outcome_special_inputs_and_shapes():
-    names = nm.NAIVE_OUTCOMES
-    assert names[int(nm.naive_outcome([np.nan, 1.0], "float64"))] == "NaN"
-    assert names[int(nm.naive_outcome([np.inf, 1.0], "float64"))] == "inf"
-    assert names[int(nm.naive_outcome([-np.inf, 1.0], "float64"))] == "finite"
-    assert names[int(nm.naive_outcome([-np.inf, -np.inf], "float64"))] == "NaN"
-    codes = nm.naive_outcome(np.zeros((3, 2, 4)), "float16")
+    names = ov.NAIVE_OUTCOMES
+    assert names[int(ov.naive_outcome([np.nan, 1.0], "float64"))] == "NaN"
+    assert names[int(ov.naive_outcome([np.inf, 1.0], "float64"))] == "inf"
+    assert names[int(ov.naive_outcome([-np.inf, 1.0], "float64"))] == "finite"
+    assert names[int(ov.naive_outcome([-np.inf, -np.inf], "float64"))] == "NaN"
+    codes = ov.naive_outcome(np.zeros((3, 2, 4)), "float16")
     assert codes.shape == (3, 2) and (codes == 0).all()
 
 
 def test_outcome_grid_matches_row_by_row():
     scales = np.geomspace(0.1, 1000, 40)
-    grid = nm.naive_outcome_grid(BASE, scales, shift=-30.0)
+    grid = ov.naive_outcome_grid(BASE, scales, shift=-30.0)
     assert grid.shape == (4, 40)
     for k, d in enumerate(nm.DTYPES):
         for s_idx in (0, 13, 27, 39):
             z = scales[s_idx] * np.asarray(BASE) - 30.0
-            assert grid[k, s_idx] == nm.naive_outcome(z, d)
+            assert grid[k, s_idx] == ov.naive_outcome(z, d)
     with pytest.raises(ValueError):
-        nm.naive_outcome_grid([[1.0]], scales)
+        ov.naive_outcome_grid([[1.0]], scales)
 
 
 # --------------------------------------------------------------------------
@@ -164,7 +165,7 @@ def test_outcome_grid_matches_row_by_row():
        st.sampled_from(["float32", "float64"]))
 def test_log_softmax_in_equals_numpy_reference(values, dtype):
     z = np.array(values, dtype=dtype)
-    got = nm.log_softmax_in(z, dtype)
+    got = ov.log_softmax_in(z, dtype)
     want = ref.stable_log_softmax(z).astype(np.float64)
     # same algorithm: equal up to numpy's last-bit exp/log and summation order
     assert (np.abs(got - want) <= 4 * np.finfo(dtype).eps * (1 + np.abs(want))).all()
@@ -177,23 +178,23 @@ def test_log_softmax_in_collapses_at_the_threshold(dtype):
     if first < d:  # round up to the format
         first = first + nm.exp_thresholds(dtype).eps * 2.0 ** math.floor(math.log2(first))
     below = first - nm.exp_thresholds(dtype).eps * 2.0 ** math.floor(math.log2(first))
-    assert nm.log_softmax_in([first, 0.0], dtype)[0] == 0.0
-    assert nm.log_softmax_in([below, 0.0], dtype)[0] < 0.0
+    assert ov.log_softmax_in([first, 0.0], dtype)[0] == 0.0
+    assert ov.log_softmax_in([below, 0.0], dtype)[0] < 0.0
 
 
 def test_is_absorbed():
-    assert nm.is_absorbed(2.0**-24, "float32") and not nm.is_absorbed(2.0**-23, "float32")
-    assert nm.is_absorbed(2.0**-53, "float64") and not nm.is_absorbed(2.0**-52, "float64")
-    assert nm.is_absorbed(2.0**-8, "bfloat16") and not nm.is_absorbed(2.0**-7, "bfloat16")
+    assert ov.is_absorbed(2.0**-24, "float32") and not ov.is_absorbed(2.0**-23, "float32")
+    assert ov.is_absorbed(2.0**-53, "float64") and not ov.is_absorbed(2.0**-52, "float64")
+    assert ov.is_absorbed(2.0**-8, "bfloat16") and not ov.is_absorbed(2.0**-7, "bfloat16")
     one = np.float16(1)
     for x in (2.0**-11, 2.0**-10, 1e-3):
-        assert bool(nm.is_absorbed(x, "float16")) == bool(one + np.float16(x) == one)
-    assert nm.is_absorbed([1e-9, 1e-6], "float32").tolist() == [True, False]
+        assert bool(ov.is_absorbed(x, "float16")) == bool(one + np.float16(x) == one)
+    assert ov.is_absorbed([1e-9, 1e-6], "float32").tolist() == [True, False]
 
 
 def test_collapse_profile_float32():
     gaps = np.array([5.0, 16.0, 16.7, 30.0, 1e3])
-    prof = nm.collapse_profile(gaps, "float32")
+    prof = ov.collapse_profile(gaps, "float32")
     collapsed = gaps >= nm.collapse_threshold("float32")
     np.testing.assert_array_equal(prof["loss"] == 0, collapsed)
     np.testing.assert_array_equal(prof["grad"] == 0, collapsed)
@@ -216,14 +217,14 @@ def test_collapse_profile_float32():
 
 
 def test_collapse_profile_float64_and_errors():
-    prof = nm.collapse_profile([36.7, 36.8], "float64")
+    prof = ov.collapse_profile([36.7, 36.8], "float64")
     assert prof["loss"][0] > 0 and prof["loss"][1] == 0       # 53 ln 2 = 36.7368
-    assert nm.collapse_profile(3.0, "float64")["grad"].shape == ()
+    assert ov.collapse_profile(3.0, "float64")["grad"].shape == ()
     for bad in ([-1.0], [np.nan], [np.inf]):
         with pytest.raises(ValueError, match="gap"):
-            nm.collapse_profile(bad, "float32")
+            ov.collapse_profile(bad, "float32")
     with pytest.raises(TypeError):
-        nm.collapse_profile(["x"], "float32")
+        ov.collapse_profile(["x"], "float32")
 
 
 # --------------------------------------------------------------------------
@@ -382,8 +383,8 @@ def test_panel_threshold_marker_and_plane(panel):
     panel.set(shift=-200.0)
     s2 = panel.state()
     assert s2["threshold_scale"] == pytest.approx(288.72283, rel=1e-6)
-    assert (s2["plane"] == nm.naive_outcome_grid(BASE, scales, -200.0)).all()
-    assert "NaN" == nm.NAIVE_OUTCOMES[s2["plane"][row, 0]]          # all exps underflow
+    assert (s2["plane"] == ov.naive_outcome_grid(BASE, scales, -200.0)).all()
+    assert "NaN" == ov.NAIVE_OUTCOMES[s2["plane"][row, 0]]          # all exps underflow
     panel.set(scale=500.0, dtype="float64")
     x, y = panel._marker.get_data()
     assert (x[0], y[0]) == (500.0, nm.DTYPES.index("float64"))
@@ -397,7 +398,7 @@ def test_panel_16_bit_formats(panel, dtype):
     assert s["nonfinite_methods"] == ("naive",)
     assert s["naive_outcome"] in ("inf", "all zero")
     # stable is computed in the 16-bit format itself; two-pass in float32, rounded
-    np.testing.assert_array_equal(s["stable"], nm.softmax_steps(s["logits"], dtype, "stable").p)
+    np.testing.assert_array_equal(s["stable"], ov.softmax_steps(s["logits"], dtype, "stable").p)
     np.testing.assert_array_equal(s["two_pass"], two_pass_in(s["logits"], dtype))
     np.testing.assert_allclose(s["two_pass"], scipy.special.softmax(s["logits"]),
                                atol=nm.exp_thresholds(dtype).eps)
@@ -455,7 +456,7 @@ def test_plot_collapse_curves_differ_by_more_than_colour():
     import matplotlib
 
     matplotlib.use("Agg")
-    from softviz.panels.overflow import plot_collapse
+    from softviz.figures.overflow import plot_collapse
 
     fig = plot_collapse(gap_max=45.0)
     try:

@@ -229,7 +229,7 @@ def test_train_refuses_too_much_work_up_front():
     with pytest.raises(ValueError, match="record_every"):
         training.train_run(p=97, steps=training.MAX_STEPS, hidden=1, record_every=1)
     # the defaults sit well inside every limit
-    training._config(31, "softmax", "float32", 0.0, 3000, 0, "adam", 0.05, 128, 0.5, 25)
+    training.run_config(31, "softmax", "float32", 0.0, 3000, 0, "adam", 0.05, 128, 0.5, 25)
 
 
 def test_largest_lr_and_decay_stay_finite():

@@ -1,5 +1,5 @@
 """Lesson 06: the step-by-step traces against the C core, the notebook's benchmark
-pieces, the StepThroughPanel (headless) and the online-merge check.
+pieces, the TwoPassPanel (headless) and the online-merge check.
 
 What "the trace agrees with the C core" means here, precisely:
 
@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 
 import softviz
-from softviz import bench, kernels
+from softviz import bench, two_pass
 from softviz.bench.live import full_sizes
 from softviz.exercises import check_online_merge
-from softviz.panels import StepThroughPanel, style
+from softviz.panels import TwoPassPanel, style
 from softviz.panels.base import offscreen
-from softviz.panels.step_through import VECTORS
+from softviz.panels.two_pass import VECTORS
 
 needs_native = pytest.mark.skipif(not softviz.native_available(), reason="the C core is not compiled")
 
@@ -59,13 +59,13 @@ def _exact_softmax(x):
 @pytest.mark.parametrize("kind", sorted(ROWS))
 def test_trace_shape_bytes_and_result(algorithm, dtype, kind):
     x = _row(kind, dtype)
-    t = kernels.trace_softmax(x, algorithm)
+    t = two_pass.trace_softmax(x, algorithm)
     n, n_pass = len(x), (3 if algorithm.startswith("three_pass") else 2)
     assert len(t) == 1 + n_pass * n and len(t.passes) == n_pass
     assert t.dtype == dtype and t.y.dtype == dtype
     # the byte counters end at the accounting of memory_traffic (5N, 4N, 3N, 3N)
     last = t.steps[-1]
-    traffic = kernels.memory_traffic(algorithm, n, dtype)
+    traffic = two_pass.memory_traffic(algorithm, n, dtype)
     assert last.bytes_moved == traffic["bytes"]
     assert last.bytes_read == traffic["reads"] * np.dtype(dtype).itemsize
     assert last.bytes_written == traffic["writes"] * np.dtype(dtype).itemsize
@@ -85,12 +85,12 @@ def test_trace_shape_bytes_and_result(algorithm, dtype, kind):
 
 
 def test_trace_reads_and_writes_follow_the_passes():
-    t = kernels.trace_softmax(np.arange(4.0), "three_pass_reload")
+    t = two_pass.trace_softmax(np.arange(4.0), "three_pass_reload")
     assert [s.reads for s in t.steps[1:5]] == [(("x", i),) for i in range(4)]
     assert all(s.writes == () for s in t.steps[1:5])
     assert [s.writes for s in t.steps[5:9]] == [(("y", i),) for i in range(4)]  # stores the exps
     assert [s.reads for s in t.steps[9:]] == [(("y", i),) for i in range(4)]  # ... and reloads them
-    t = kernels.trace_softmax(np.arange(4.0), "two_pass")
+    t = two_pass.trace_softmax(np.arange(4.0), "two_pass")
     assert all(s.reads[0][0] == "x" for s in t.steps[1:])
     assert [s.writes for s in t.steps[5:]] == [(("y", i),) for i in range(4)]
     assert t.after(2, 0) is t.steps[4] and t.after(1, 0) is t.steps[0]
@@ -98,7 +98,7 @@ def test_trace_reads_and_writes_follow_the_passes():
 
 def test_trace_two_pass_values_by_hand():
     # exp(1000) overflows float64, but its split does not: 1000 log2(e) = 1442.695 -> n = 1443
-    t = kernels.trace_softmax(np.array([1000.0, 0.0]), "two_pass")
+    t = two_pass.trace_softmax(np.array([1000.0, 0.0]), "two_pass")
     first = t.steps[1]
     assert first.values["n_i"] == 1443.0
     assert first.values["p_i"] == pytest.approx(math.exp(1000.0 - 1443.0 * math.log(2.0)), rel=1e-12)
@@ -110,7 +110,7 @@ def test_trace_two_pass_values_by_hand():
 
 def test_trace_online_running_values_by_hand():
     x = np.array([1.0, 3.0, 2.0])
-    t = kernels.trace_softmax(x, "online")
+    t = two_pass.trace_softmax(x, "online")
     maxima = [s.accumulators["max"] for s in t.steps[1:4]]
     sums = [s.accumulators["sum"] for s in t.steps[1:4]]
     assert maxima == [1.0, 3.0, 3.0]
@@ -126,13 +126,13 @@ def test_trace_online_running_values_by_hand():
 ])
 def test_trace_rejects_bad_rows(bad, err):
     with pytest.raises(err):
-        kernels.trace_softmax(bad, "online")
+        two_pass.trace_softmax(bad, "online")
 
 
 def test_trace_rejects_unknown_algorithm_listing_them():
     with pytest.raises(ValueError, match="two_pass"):
-        kernels.trace_softmax([1.0, 2.0], "fast")
-    t = kernels.trace_softmax([1.0, 2.0], "online")
+        two_pass.trace_softmax([1.0, 2.0], "fast")
+    t = two_pass.trace_softmax([1.0, 2.0], "online")
     with pytest.raises(ValueError):
         t.after(3, 0)
     with pytest.raises(ValueError):
@@ -151,9 +151,9 @@ def _assert_sum_agrees(mirror, c, k, dtype):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_two_pass_accumulators_equal_the_c_pass_on_every_prefix(kind, dtype, seed):
     x = _row(kind, dtype, seed)
-    t = kernels.trace_softmax(x, "two_pass")
+    t = two_pass.trace_softmax(x, "two_pass")
     for k in range(len(x) + 1):
-        c = kernels.c_accumulators(x[:k], "two_pass")
+        c = two_pass.c_accumulators(x[:k], "two_pass")
         mine = t.after(1, k).accumulators
         assert mine["exponent"] == c["exponent"], f"prefix {k}"
         if k and np.isneginf(x[:k]).all():
@@ -174,9 +174,9 @@ def test_two_pass_accumulators_equal_the_c_pass_on_every_prefix(kind, dtype, see
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_online_accumulators_equal_the_c_pass_on_every_prefix(kind, dtype, seed):
     x = _row(kind, dtype, seed)
-    t = kernels.trace_softmax(x, "online")
+    t = two_pass.trace_softmax(x, "online")
     for k in range(len(x) + 1):
-        c = kernels.c_accumulators(x[:k], "online")
+        c = two_pass.c_accumulators(x[:k], "online")
         mine = t.after(1, k).accumulators
         assert mine["max"] == c["max"], f"prefix {k}"
         _assert_sum_agrees(mine["sum"], c["sum"], k, dtype)
@@ -188,12 +188,12 @@ def test_online_accumulators_equal_the_c_pass_on_every_prefix(kind, dtype, seed)
 @pytest.mark.parametrize("kind", sorted(ROWS))
 def test_three_pass_accumulators_equal_the_c_passes_on_every_prefix(algorithm, kind, dtype):
     x = _row(kind, dtype)
-    t = kernels.trace_softmax(x, algorithm)
+    t = two_pass.trace_softmax(x, algorithm)
     row_max = t.after(1, len(x)).accumulators["max"]
     for k in range(1, len(x) + 1):
-        assert t.after(1, k).accumulators["max"] == kernels.c_accumulators(x[:k], algorithm)["max"]
+        assert t.after(1, k).accumulators["max"] == two_pass.c_accumulators(x[:k], algorithm)["max"]
         # the sum pass shifts by the whole row's max, so the C pass gets that shift too
-        c = kernels.c_accumulators(x[:k], algorithm, shift=row_max)
+        c = two_pass.c_accumulators(x[:k], algorithm, shift=row_max)
         # the C sum pass is one `omp simd` reduction: its lane order is the compiler's,
         # even for short prefixes, so only the rounding bound applies
         mine = t.after(2, k).accumulators["sum"]
@@ -206,7 +206,7 @@ def test_three_pass_accumulators_equal_the_c_passes_on_every_prefix(algorithm, k
 def test_trace_result_matches_the_c_core(algorithm, dtype):
     x = _row("normal", dtype)
     y = softviz.softmax(x, algorithm=algorithm)
-    t = kernels.trace_softmax(x, algorithm)
+    t = two_pass.trace_softmax(x, algorithm)
     # the last pass is elementwise and identical; only the sum feeding it may differ (above)
     np.testing.assert_allclose(t.y, y, rtol=4 * 16 * np.finfo(dtype).eps, atol=0)
 
@@ -215,16 +215,16 @@ def test_trace_result_matches_the_c_core(algorithm, dtype):
 def test_c_accumulators_independent_values():
     x = np.array([1.0, 2.0, 3.0])
     lse = math.log(math.exp(1) + math.exp(2) + math.exp(3))
-    c = kernels.c_accumulators(x, "online")
+    c = two_pass.c_accumulators(x, "online")
     assert c["max"] == 3.0 and c["max"] + math.log(c["sum"]) == pytest.approx(lse, rel=1e-15)
-    c = kernels.c_accumulators(x, "two_pass")
+    c = two_pass.c_accumulators(x, "two_pass")
     assert c["exponent"] * math.log(2) + math.log(c["mantissa"]) == pytest.approx(lse, rel=1e-15)
-    c = kernels.c_accumulators(x, "three_pass_recompute", shift=0.0)
+    c = two_pass.c_accumulators(x, "three_pass_recompute", shift=0.0)
     assert c["sum"] == pytest.approx(math.exp(lse), rel=1e-15)
     with pytest.raises(ValueError):
-        kernels.c_accumulators(x, "nope")
+        two_pass.c_accumulators(x, "nope")
     with pytest.raises(ValueError):
-        kernels.c_accumulators(np.zeros((2, 2)), "online")
+        two_pass.c_accumulators(np.zeros((2, 2)), "online")
 
 
 # -- the notebook's benchmark pieces (structure, never speed) ------------------------------
@@ -375,13 +375,13 @@ def test_live_sweep_without_a_kernel_reports_on_stderr(monkeypatch):
 
 def test_panel_defaults_and_state_match_the_trace():
     with offscreen():
-        p = StepThroughPanel()
+        p = TwoPassPanel()
     assert p.last_error is None
     s = p.state()
     assert (s["algorithm"], s["dtype"], s["step"]) == ("two_pass", "float32", 0)
     assert s["n_steps"] == 25 and p.controls["step"].max == 24
     p.set(step=7)
-    t = kernels.trace_softmax(np.array(VECTORS["mixed logits"], dtype=np.float32), "two_pass")
+    t = two_pass.trace_softmax(np.array(VECTORS["mixed logits"], dtype=np.float32), "two_pass")
     s = p.state()
     assert s["accumulators"] == t.steps[7].accumulators and s["reads"] == [("x", 6)]
     assert s["bytes_moved"] == 7 * 4 and s["bytes_total"] == 144
@@ -394,7 +394,7 @@ def test_panel_defaults_and_state_match_the_trace():
 
 def test_panel_algorithm_change_resizes_the_step_range_and_clamps():
     with offscreen():
-        p = StepThroughPanel(step=24)
+        p = TwoPassPanel(step=24)
     fig = p.figure
     p.set(algorithm="three_pass_reload")
     assert p.controls["step"].max == 36 and p.state()["step"] == 24
@@ -414,7 +414,7 @@ def test_panel_algorithm_change_resizes_the_step_range_and_clamps():
 
 def test_panel_buttons_move_by_step_and_by_pass():
     with offscreen():
-        p = StepThroughPanel(algorithm="three_pass_recompute")
+        p = TwoPassPanel(algorithm="three_pass_recompute")
     p._buttons["next"].click()
     p._buttons["next"].click()
     assert p.state()["step"] == 2
@@ -440,7 +440,7 @@ def test_panel_every_vector_draws_cleanly(vector, lecture):
     softviz.lecture_mode(lecture)
     try:
         with offscreen():
-            p = StepThroughPanel(vector=vector, dtype="float64", algorithm="online")
+            p = TwoPassPanel(vector=vector, dtype="float64", algorithm="online")
         for step in (6, 24):
             p.set(step=step)
             assert p.last_error is None
@@ -502,3 +502,11 @@ def test_check_catches_an_order_dependent_merge(capsys):
         return (r[0], r[1]) if a[1] <= 1.0 + 1e-9 or b[1] <= 1.0 + 1e-9 else (r[0], b[1])
 
     assert check_online_merge(forgetful).passed is False
+
+
+def test_c_accumulators_refuses_a_shift_that_overflows_the_exponentials():
+    x = np.array([0.0, 200.0], dtype=np.float32)
+    with pytest.raises(ValueError, match="shift"):
+        two_pass.c_accumulators(x, "three_pass_recompute", shift=100.0)
+    c = two_pass.c_accumulators(x, "three_pass_recompute", shift=150.0)   # exp(50): finite
+    assert c["sum"] == pytest.approx(math.exp(50.0) + math.exp(-150.0), rel=1e-6)

@@ -11,18 +11,22 @@ Used by: ``python -m softviz.bench``; ``workers_scaling`` also by lesson 06's sw
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import softviz
 
 from .machine import usable_cpus
-from .speed import logits, method_fn
+from .speed import logits, method_fn, out_call
 from .timing import MIN_SAMPLE_SECONDS, Progress, gbps, median, pow2_label, ratio, time_interleaved
+
+if TYPE_CHECKING:  # the panels pull in matplotlib: imported only where a panel is timed
+    from ..panels.base import Panel
 
 __all__ = ["PANEL_MOVES", "PANEL_TARGETS", "NMS_SIZES", "NMS_MAX_EXPONENT",
            "workers_scaling", "panel_benchmark", "nms_benchmark"]
@@ -60,7 +64,7 @@ def workers_scaling(n: int = 2**24, workers: Sequence[int] | None = None, *,
     x = logits(n, dt, seed)
     out = np.empty_like(x)
     _step(progress, f"{dt.name} N={pow2_label(n)}: workers {workers}")
-    contenders = {(a, w): (lambda fn=method_fn(a, workers=w): fn(x, out=out))
+    contenders = {(a, w): out_call(method_fn(a, workers=w), x, out)
                   for a in algorithms for w in workers}
     timings = time_interleaved(contenders, repeats, min_time=min_time)
     rows = []
@@ -87,7 +91,7 @@ def _median_set_seconds(panel: Any, name: str, values: Sequence[Any], draw: bool
     return median(samples)
 
 
-def _time_panel(cls: type, moves: int) -> dict[str, Any]:
+def _time_panel(cls: type[Panel], moves: int) -> dict[str, Any]:
     from softviz.panels.base import offscreen
     from softviz.panels.controls import sweep
 
@@ -150,7 +154,7 @@ def nms_benchmark(sizes: Sequence[int] = NMS_SIZES, repeats: int = 5, *, seed: i
         _step(progress, f"soft_nms {method} N={', '.join(map(str, sizes))}")
         data = {n: nms.random_boxes(n, seed) for n in sizes}
         timings = time_interleaved(
-            {n: (lambda b=b, s=s, method=method: nms.soft_nms(b, s, method=method)) for n, (b, s) in data.items()},
+            {n: functools.partial(nms.soft_nms, b, s, method=method) for n, (b, s) in data.items()},
             repeats)
         for n in sizes:
             kept = len(nms.soft_nms(*data[n], method=method)[0])

@@ -22,7 +22,7 @@ import softviz
 from softviz import _native
 
 from .probes import probe_row
-from .speed import add_ratios, logits, method_fn, timing_row
+from .speed import add_ratios, logits, method_fn, out_call, timing_row
 from .timing import MIN_SAMPLE_SECONDS, Progress, pow2_label, time_interleaved
 
 __all__ = ["ISA_ALGORITHMS", "forced_isa", "isa_comparison"]
@@ -37,7 +37,7 @@ class forced_isa:
     ``isa=None`` changes nothing.  An ISA this build or CPU cannot run raises ValueError.
     """
 
-    def __init__(self, isa: str | None):
+    def __init__(self, isa: str | None) -> None:
         self.isa = isa
         self._before: str | None = None
 
@@ -81,7 +81,7 @@ def isa_comparison(n: int = 2**24, dtype: str = "float32", *, isas: Sequence[str
     contenders: dict[str, Callable[[], object]] = {}
     for isa in isas:
         for alg in algorithms:
-            contenders[f"{isa}|{alg}"] = _on(isa, lambda fn=method_fn(alg): fn(x, out=out))
+            contenders[f"{isa}|{alg}"] = _on(isa, out_call(method_fn(alg), x, out))
         contenders[f"{isa}|read"] = _on(isa, lambda: softviz.kernels.read_probe(x))
         contenders[f"{isa}|copy"] = _on(isa, lambda: softviz.kernels.copy_probe(x, out))
     with forced_isa(info["requested"] or info["isa"]):

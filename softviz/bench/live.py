@@ -109,7 +109,7 @@ def sweep(quick: bool = True, *, dtype: str = "float32", sizes: Sequence[int] | 
         group, probe = measure_group(x[:n], out[:n], methods, fresh=False, repeats=reps, min_time=min_time)
         rows += group
         probes.append(probe)
-    x = out = None
+    del x, out  # let the big buffers go before the next step allocates
     scaling = None
     if workers:
         # At 2^24 at least: shorter rows give each thread too little work between hand-offs.
@@ -242,7 +242,7 @@ def _claim(result: dict[str, Any], secs: dict[tuple[str, int], float]) -> str:
         claim = ("holds on this machine" if worst > 1 + _SAME else
                  "is not clearly confirmed on this machine" if worst >= 1 - _SAME else
                  "does not hold on this machine")
-        return (f"The OS reports a {bytes_str(llc)} {level} cache, but from N = {pow2_label(slow[0])} on a copy pass "
+        return (f"The OS reports a {bytes_str(llc or 0)} {level} cache, but from N = {pow2_label(slow[0])} on a copy pass "
                 f"takes at least {_SLOW_COPY:.1f}x as long per element as in L2: those rows are memory-bound. "
                 f"The paper's claim (two-pass faster than three-pass out of cache) {claim}: at N = "
                 f"{pow2_label(n)} {compare(n)}.")
@@ -356,7 +356,7 @@ def verdict(result: dict[str, Any]) -> str:
     l2 = result["caches"].get("L2") or result["caches"].get("L1")
     in_l2 = [n for n in sizes if n >= _MIN_JUDGED_N and (not l2 or 2 * n * itemsize <= l2)]
     judged = ([in_l2[-1]] if in_l2 and in_l2[-1] != sizes[-1] else []) + [sizes[-1]]
-    parts = [_claim(result, secs)]
+    parts: list[str | None] = [_claim(result, secs)]
     parts += [_floor_sentence(n, secs.get(("two_pass", n)), probes.get(n)) for n in judged]
     parts += [_passes_sentence(sizes[-1], secs, probes.get(sizes[-1])), _workers_sentence(result)]
     return " ".join(p for p in parts if p)

@@ -161,7 +161,7 @@ def _accuracy_tables(rows_in: list[dict[str, Any]], dtypes: Sequence[str], key: 
             errs = [r["error"] for r in rs.values() if r["error"]]
             label = [pow2_label(group[0])] if key == "n" else []
             rows.append(label + [group[1]] + [_f(v, ".2e") for v in rels]
-                        + [_f(None if None in rels else max(rels), ".2e"),
+                        + [_f(None if None in rels else max(v for v in rels if v is not None), ".2e"),
                            _f(None if None in ulps else max(ulps), ".1f"), errs[0] if errs else ""])
         heads = (["N"] if key == "n" else []) + ["method"] + [f"s={s:g}" for s in scales]
         out += ["", f"[{dtype}] max relative error per logit scale s",

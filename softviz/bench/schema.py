@@ -63,7 +63,7 @@ SCHEMA = "softviz.bench/2"
 #: The reference run shipped with the package (``python -m softviz.bench --json``).
 REFERENCE_FILE = "data/bench_reference.json"
 
-_TOP = {"schema": str, "note": str, "created": str, "elapsed_seconds": (int, float),
+_TOP: dict[str, type | tuple[type, ...]] = {"schema": str, "note": str, "created": str, "elapsed_seconds": (int, float),
         "machine": dict, "config": dict, "throughput": dict, "isas": list, "scaling": list,
         "nms": dict, "targets": list}
 _MACHINE = ("cpu_model", "caches", "load_average", "kernel", "simd_path", "native_available")

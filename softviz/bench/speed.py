@@ -87,17 +87,27 @@ def method_fn(method: str, **kwargs: Any) -> Callable[..., np.ndarray]:
     return lambda x, **kw: softviz.softmax(x, algorithm=method, **kwargs, **kw)
 
 
+def fresh_call(fn: Callable[..., object], x: np.ndarray) -> Callable[[], object]:
+    """``fn(x)`` as a contender: a new output array every call."""
+    return lambda: fn(x)
+
+
+def out_call(fn: Callable[..., object], x: np.ndarray, out: np.ndarray) -> Callable[[], object]:
+    """``fn(x, out=out)`` as a contender: the result written into ``out``."""
+    return lambda: fn(x, out=out)
+
+
 def _contenders(x: np.ndarray, out: np.ndarray, methods: Sequence[str], fresh: bool,
                 probes: bool) -> dict[str, Callable[[], object]]:
     found: dict[str, Callable[[], object]] = {}
     for method in methods:
         fn = method_fn(method)
         if method in BASELINES:
-            found[f"{method}|fresh"] = lambda fn=fn: fn(x)
+            found[f"{method}|fresh"] = fresh_call(fn, x)
             continue
-        found[f"{method}|out"] = lambda fn=fn: fn(x, out=out)
+        found[f"{method}|out"] = out_call(fn, x, out)
         if fresh:
-            found[f"{method}|fresh"] = lambda fn=fn: fn(x)
+            found[f"{method}|fresh"] = fresh_call(fn, x)
     if probes:
         found.update({f"probe|{k}": v for k, v in probe_contenders(x, out).items()})
     return found
@@ -157,7 +167,7 @@ def call_overhead(dtype: Any, algorithms: Sequence[str], *, repeats: int = 5,
     """
     x = logits(OVERHEAD_N, dtype)
     out = np.empty_like(x)
-    timings = time_interleaved({a: (lambda fn=method_fn(a): fn(x, out=out)) for a in algorithms},
+    timings = time_interleaved({a: out_call(method_fn(a), x, out) for a in algorithms},
                                repeats, min_time=min_time)
     return [{"dtype": x.dtype.name, "method": a, "n": OVERHEAD_N, "seconds": t.seconds,
              "error": t.error} for a, t in timings.items()]
@@ -205,7 +215,8 @@ def throughput(sizes: Sequence[int], dtypes: Sequence[str] = ("float32", "float6
                                         repeats=reps, min_time=min_time)
             _add_kernel_estimate(rows, overhead)
             found["rows"] += rows
-            found["probes"].append(probe)
+            if probe is not None:  # always a row here: measure_group probes by default
+                found["probes"].append(probe)
         found["call_overhead"] += overhead
-        x = out = None  # let the big buffers go before the next dtype allocates its own
+        del x, out  # let the big buffers go before the next dtype allocates its own
     return found

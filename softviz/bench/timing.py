@@ -16,8 +16,8 @@ import math
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import TextIO
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import TextIO, TypeVar
 
 __all__ = [
     "MIN_SAMPLE_SECONDS",
@@ -82,9 +82,13 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def time_interleaved(contenders: Mapping[str, Callable[[], object]], repeats: int = 5, *,
+#: a contender's name: a string, or a tuple / number when a sweep keys them so
+_Key = TypeVar("_Key", bound=Hashable)
+
+
+def time_interleaved(contenders: Mapping[_Key, Callable[[], object]], repeats: int = 5, *,
                      min_time: float = MIN_SAMPLE_SECONDS,
-                     clock: Callable[[], float] = time.perf_counter) -> dict[str, Timing]:
+                     clock: Callable[[], float] = time.perf_counter) -> dict[_Key, Timing]:
     """Time every contender ``repeats`` times, round-robin, and return ``{name: Timing}``.
 
     1. Warm-up: each contender is called once untimed (first-touch page faults, lazy
@@ -101,8 +105,8 @@ def time_interleaved(contenders: Mapping[str, Callable[[], object]], repeats: in
     """
     repeats = max(1, int(repeats))
     names = list(contenders)
-    loops: dict[str, int] = {}
-    errors: dict[str, str] = {}
+    loops: dict[_Key, int] = {}
+    errors: dict[_Key, str] = {}
     for name in names:
         fn = contenders[name]
         try:
@@ -114,7 +118,7 @@ def time_interleaved(contenders: Mapping[str, Callable[[], object]], repeats: in
             errors[name] = _describe(exc)
             continue
         loops[name] = 1 if first >= min_time else max(1, math.ceil(min_time / max(first, 1e-9)))
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    samples: dict[_Key, list[float]] = {name: [] for name in names}
     for rnd in range(repeats):
         live = [n for n in names if n not in errors]
         if not live:
@@ -129,7 +133,7 @@ def time_interleaved(contenders: Mapping[str, Callable[[], object]], repeats: in
                 samples[name].append((clock() - t0) / k)
             except Exception as exc:
                 errors[name] = _describe(exc)
-    out = {}
+    out: dict[_Key, Timing] = {}
     for name in names:
         if name in errors:
             out[name] = Timing(None, samples[name], loops.get(name, 0), errors[name])
@@ -148,7 +152,7 @@ class Progress:
     """
 
     def __init__(self, total: int, *, callback: Callable[[int, int, str], object] | None = None,
-                 stream: TextIO | None = None, enabled: bool = True):
+                 stream: TextIO | None = None, enabled: bool = True) -> None:
         self.total = max(1, int(total))
         self.done = 0
         self.callback = callback

@@ -40,7 +40,7 @@ CDF_NUMBER_LIMIT = 1000
 MAX_CLASSES = 50
 
 
-def _symbolic_or_real(name, value):
+def _symbolic_or_real(name: str, value: object) -> sp.Expr | float:
     """``value`` if it is a sympy expression or a real number with |value| <= CDF_NUMBER_LIMIT."""
     if isinstance(value, sp.Basic) and not value.is_Number:
         return value
@@ -54,7 +54,7 @@ def _symbolic_or_real(name, value):
     return value
 
 
-def gumbel_cdf(x, location=0):
+def gumbel_cdf(x: sp.Expr | float, location: sp.Expr | float = 0) -> sp.Expr:
     """CDF of a Gumbel variable with the given location: exp(-exp(-(x - location))).
 
     ``x`` and ``location`` are sympy expressions (symbols, usually) or real numbers
@@ -67,12 +67,12 @@ def gumbel_cdf(x, location=0):
     return sp.exp(-sp.exp(-(x - location)))
 
 
-def _change_to_t(integrand, x, t):
+def _change_to_t(integrand: sp.Expr, x: sp.Symbol, t: sp.Symbol) -> sp.Expr:
     """Substitute x = -log(t) (t = e^{-x}, dx = -dt/t): an integral over x in R becomes t in (0, oo)."""
     return sp.powsimp(sp.expand(integrand.subs(x, -sp.log(t)) / t), combine="exp")
 
 
-def gumbel_max_derivation(n=3):
+def gumbel_max_derivation(n: int = 3) -> list[Step]:
     """Steps showing P(argmax_j (z_j + G_j) = 1) = softmax(z)_1 for ``n`` classes.
 
     1. CDF F_j and density f_j = F_j' of X_j = z_j + G_j;
@@ -121,7 +121,7 @@ def gumbel_max_derivation(n=3):
     ]
 
 
-def binary_concrete_derivation():
+def binary_concrete_derivation() -> list[Step]:
     """Steps from two Gumbels to the binary Concrete CDF F(y) = sigmoid(tau logit(y) - (z_1 - z_2)).
 
     1. P(G_1 - G_2 <= u) = integral f(g) F(g + u) dg (G_2 = g, G_1 <= g + u);

@@ -38,13 +38,13 @@ __all__ = [
 ]
 
 
-def _symbols():
+def _symbols() -> tuple[sp.Symbol, ...]:
     s, h, u, alpha = sp.symbols("s h u alpha", positive=True)
     t = sp.Symbol("t", real=True)
     return s, t, h, u, alpha
 
 
-def _verify(what, lhs, rhs):
+def _verify(what: str, lhs: sp.Expr, rhs: sp.Expr) -> None:
     diff = lhs - rhs
     # Put every log argument over one denominator first, so that expand_log can
     # split log(1 + s/(1 - s)) into -log(1 - s) (all symbols are positive).
@@ -53,12 +53,12 @@ def _verify(what, lhs, rhs):
         raise AssertionError(f"derivation step failed: {what}")
 
 
-def _rate_of_s(s):
+def _rate_of_s(s: sp.Expr) -> sp.Expr:
     """I as a function of the parameter s: (s^2 - s - ln s) / 2."""
     return (s ** 2 - s - sp.log(s)) / 2
 
 
-def kde_rate_function():
+def kde_rate_function() -> list[tuple[str, sp.Eq]]:
     """Steps from the cumulant generating function to I(u) = (s^2 - s - ln s)/2, u = s + s^2.
 
     One coordinate contributes (y_j - x_j)^2 with y_j ~ N(0, 1) and x_j^2 ~ 1 on
@@ -93,7 +93,7 @@ def kde_rate_function():
     ]
 
 
-def kde_s_min_equation():
+def kde_s_min_equation() -> list[tuple[str, sp.Eq]]:
     """The nearest of n = e^{alpha d} points: e^{d (alpha - I(u))} points sit near u, so
     the smallest u has I(u_min) = alpha, i.e. s_min^2 - s_min - ln s_min = 2 alpha.
 
@@ -113,7 +113,7 @@ def kde_s_min_equation():
     ]
 
 
-def kde_h_g():
+def kde_h_g() -> list[tuple[str, sp.Eq]]:
     """Steps to h_G = sqrt(s_min / (1 - s_min)) and mu = (h / h_G)^2.
 
     (1/d) ln Z = max over u >= u_min of [alpha - I(u) - u / (2 h^2)]; the
@@ -145,7 +145,7 @@ def kde_h_g():
     ]
 
 
-def kde_h_clt():
+def kde_h_clt() -> list[tuple[str, sp.Eq]]:
     """Steps to h_CLT = sqrt(2) h_G: the variance of Z is ruled by E[K^2], a partition
     function at twice the inverse temperature (h^2 -> h^2 / 2). Its saddle
     s** = h^2 / (2 + h^2) must stay above s_min for the CLT to hold.
@@ -167,7 +167,7 @@ def kde_h_clt():
     ]
 
 
-def kde_kl_pieces():
+def kde_kl_pieces() -> list[tuple[str, sp.Eq]]:
     """KL(p || rho_hat) / d on both sides of h_G, its continuity there, and h_opt = sqrt(u_min).
 
     KL/d = E[ln p(x)]/d - E[ln rho_hat(x)]/d with E[ln p]/d = -ln(2 pi)/2 - 1/2 and
@@ -181,7 +181,7 @@ def kde_kl_pieces():
     beta = 1 / (2 * h ** 2)
     e_log_p = -sp.log(2 * sp.pi) / 2 - sp.Rational(1, 2)
 
-    def kl_from(log_z):
+    def kl_from(log_z: sp.Expr) -> sp.Expr:
         return e_log_p - (log_z - alpha - sp.log(2 * sp.pi * h ** 2) / 2)
 
     s_star = h ** 2 / (1 + h ** 2)

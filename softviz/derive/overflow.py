@@ -60,11 +60,11 @@ class Derivation:
     facts: tuple = ()
 
     @property
-    def expressions(self):
+    def expressions(self) -> list[sp.Expr]:
         """The expressions of the chain, in order (all equal)."""
         return [expr for expr, _ in self.chain]
 
-    def _repr_latex_(self):
+    def _repr_latex_(self) -> str:
         rows = [rf"\textbf{{{self.title}}} & &&"]
         for k, (expr, reason) in enumerate(self.chain):
             lead = sp.latex(expr) if k == 0 else ""
@@ -73,10 +73,10 @@ class Derivation:
         rows += [rf"{sp.latex(stmt)} & && {_reason_latex(reason)}" for stmt, reason in self.facts]
         return r"$$\begin{aligned}" + r"\\ ".join(rows) + r"\end{aligned}$$"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return str(self)
 
-    def __str__(self):
+    def __str__(self) -> str:
         lines = [self.title]
         lines += [f"{'  ' if k == 0 else '= '}{sp.sstr(expr)}    ({reason.replace('$', '')})"
                   for k, (expr, reason) in enumerate(self.chain)]
@@ -84,19 +84,19 @@ class Derivation:
         return "\n".join(lines)
 
 
-def _reason_latex(reason):
+def _reason_latex(reason: str) -> str:
     """A reason with $...$ math parts as LaTeX: words in \\text{}, math as it is."""
     parts = reason.split("$")
     return r"\quad " + "".join(part if k % 2 else (rf"\text{{{part}}}" if part else "")
                                  for k, part in enumerate(parts))
 
 
-def _ratio(num, den):
+def _ratio(num: sp.Expr, den: sp.Expr) -> sp.Expr:
     """num / den kept as written (sympy would cancel common factors at once)."""
     return sp.Mul(num, sp.Pow(den, -1, evaluate=False), evaluate=False)
 
 
-def _sum(expr):
+def _sum(expr: sp.Expr) -> sp.Expr:
     return sp.Sum(expr, (j, 1, n))
 
 
@@ -198,7 +198,7 @@ def collapse_gradients() -> Derivation:
     ))
 
 
-def collapse_point(precision=None):
+def collapse_point(precision: int | None = None) -> sp.Expr:
     """The gap D at which e^-D reaches 2^-p, where 1 + e^-D is absorbed by 1: D = p log 2.
 
     Solved by sympy from e^-D = 2^-p. With ``precision`` (p, e.g. 24 for

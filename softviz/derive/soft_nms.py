@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-def nms_symbols():
+def nms_symbols() -> tuple[sp.Symbol, sp.Symbol, sp.Symbol]:
     """``(u, N_t, sigma)``: the IoU and the two parameters, as positive real symbols.
 
     Used in: notebooks/04_soft_nms.ipynb
@@ -38,7 +38,7 @@ def nms_symbols():
     return u, nt, sigma
 
 
-def nms_decay_functions():
+def nms_decay_functions() -> dict[str, sp.Expr]:
     """``{"hard", "linear", "gaussian"}`` -> the decay factor f(u) as a sympy expression.
 
     Piecewise for hard and linear (strict u > N_t), ``exp(-u**2/sigma)`` for Gaussian.
@@ -53,7 +53,7 @@ def nms_decay_functions():
     }
 
 
-def nms_decay_jumps():
+def nms_decay_jumps() -> dict[str, sp.Expr]:
     """How far each f drops at u = N_t (limit from the right minus the value at N_t).
 
     hard drops by 1 (the box is gone), linear by N_t (from 1 to 1 - N_t),
@@ -68,7 +68,7 @@ def nms_decay_jumps():
             for name, f in nms_decay_functions().items()}
 
 
-def nms_gaussian_half_decay():
+def nms_gaussian_half_decay() -> sp.Expr:
     """The IoU at which the Gaussian decay halves a score: solves exp(-u**2/sigma) = 1/2.
 
     u = sqrt(sigma * ln 2): 0.589 for the paper's sigma = 0.5. Returns the
@@ -81,7 +81,7 @@ def nms_gaussian_half_decay():
     return sp.simplify(root)
 
 
-def nms_gaussian_inflection():
+def nms_gaussian_inflection() -> sp.Expr:
     """The IoU where the Gaussian decay falls fastest: f''(u) = 0 at u = sqrt(sigma / 2).
 
     Below it the decay is gentle (f'(0) = 0: a barely overlapping box loses
@@ -96,7 +96,7 @@ def nms_gaussian_inflection():
     return sp.simplify(root)
 
 
-def nms_gaussian_small_sigma():
+def nms_gaussian_small_sigma() -> tuple[sp.Expr, sp.Expr]:
     """``(limit for u > 0, value at u = 0)`` of the Gaussian decay as sigma -> 0+.
 
     ``(0, 1)``: a vanishing sigma deletes every box that overlaps M at all and

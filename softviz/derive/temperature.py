@@ -36,7 +36,7 @@ class Steps(list):
     notebook, a cell ending with it renders every step with its description.
     """
 
-    def _repr_latex_(self):
+    def _repr_latex_(self) -> str:
         rows = []
         for text, eq in self:
             # Plain words only: MathJax's \text{} does not take TeX escapes.
@@ -45,7 +45,7 @@ class Steps(list):
         return "$$\\begin{aligned}" + r" \\ ".join(rows) + "\\end{aligned}$$"
 
 
-def _symbols():
+def _symbols() -> tuple[sp.Basic, ...]:
     T = sp.Symbol("T", positive=True)
     n = sp.Symbol("n", integer=True, positive=True)
     i, j = sp.symbols("i j", integer=True, positive=True)
@@ -53,7 +53,7 @@ def _symbols():
     return T, n, i, j, z
 
 
-def _moments(T, n, j, z):
+def _moments(T: sp.Symbol, n: sp.Symbol, j: sp.Symbol, z: sp.IndexedBase) -> tuple[sp.Expr, ...]:
     """Z, E_p[z], E_p[z^2] and Var_p(z) for p_j = exp(z_j / T) / Z, n symbolic."""
     Z = sp.Sum(sp.exp(z[j] / T), (j, 1, n))
     mean = sp.Sum(z[j] * sp.exp(z[j] / T), (j, 1, n)) / Z
@@ -61,25 +61,25 @@ def _moments(T, n, j, z):
     return Z, mean, second, second - mean ** 2
 
 
-def _zero(expr):
+def _zero(expr: sp.Expr) -> bool:
     """True when sympy can show expr == 0 (Sums differentiated term by term first)."""
     return sp.simplify(sp.expand(expr.doit())) == 0
 
 
-def _verify(claim, lhs, rhs):
+def _verify(claim: str, lhs: sp.Expr, rhs: sp.Expr) -> None:
     # Every step shown is checked on the explicit sums, so a typo in a
     # derivation on screen fails loudly instead of teaching something false.
     if not _zero(lhs - rhs):
         raise AssertionError(f"derivation step does not hold: {claim}")
 
 
-def _shown():
+def _shown() -> tuple[sp.Symbol, ...]:
     """The short symbols the steps are written in: Z, E_p[z], Var_p(z), H, p_i."""
     return (sp.Symbol("Z", positive=True), sp.Symbol(r"\mathbb{E}_p[z]"),
             sp.Symbol(r"\operatorname{Var}_p(z)"), sp.Symbol("H"), sp.Symbol("p_i"))
 
 
-def entropy_temperature_derivative():
+def entropy_temperature_derivative() -> Steps:
     """Steps from H = ln Z - E_p[z] / T to dH/dT = Var_p(z) / T^3 >= 0.
 
     Returns a list of ``(description, sympy.Eq)`` written with the short
@@ -114,7 +114,7 @@ def entropy_temperature_derivative():
     ])
 
 
-def probability_temperature_derivative():
+def probability_temperature_derivative() -> Steps:
     """dp_i/dT = p_i (E_p[z] - z_i) / T^2, as ``(description, sympy.Eq)`` steps.
 
     The largest entry is always above the mean, so it only falls as T grows;
@@ -137,7 +137,7 @@ def probability_temperature_derivative():
     ])
 
 
-def smooth_max_temperature_derivative():
+def smooth_max_temperature_derivative() -> Steps:
     """d/dT [T ln Z] = ln Z - E_p[z] / T = H: the smooth max climbs with slope H in [0, ln n].
 
     Integrating 0 <= slope <= ln n from T = 0+ (where T ln Z -> max z) gives
@@ -158,7 +158,7 @@ def smooth_max_temperature_derivative():
     ])
 
 
-def moe_gate_homogeneity():
+def moe_gate_homogeneity() -> Steps:
     """The PDE linking a softmax gate's temperature to its parameters.
 
     G_k(x) = exp((w_k x + b_k) / T) / sum_l exp((w_l x + b_l) / T) depends on

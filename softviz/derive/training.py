@@ -20,14 +20,14 @@ from .overflow import Derivation
 __all__ = ["softmax_jacobian", "cross_entropy_gradient"]
 
 
-def _check_n(n):
+def _check_n(n: object) -> None:
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if not 2 <= n <= 8:
         raise ValueError(f"n must lie in [2, 8] (a matrix of n x n symbols), got {n}")
 
 
-def _softmax(n):
+def _softmax(n: int) -> tuple[tuple[sp.Symbol, ...], list[sp.Expr]]:
     z = sp.symbols(f"z1:{n + 1}", real=True)
     total = sum(sp.exp(zi) for zi in z)
     return z, [sp.exp(zi) / total for zi in z]

@@ -22,34 +22,62 @@ Used in: every notebook's "Your turn" cell.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._lazy import lazy_exports
-from ._check import CheckResult
+from .checking import CheckResult
 
 # Public name -> module of this package that defines it, imported on first use.
 _LAZY = {
-    "check_softmax": "softmax",                          # notebooks/00_start_here.ipynb
-    "check_logits_for_probabilities": "softmax",         # notebooks/00_start_here.ipynb
-    "check_stablemax": "softmax",                        # notebooks/01_overflow.ipynb
-    "check_stable_softmax": "softmax",                   # notebooks/01_overflow.ipynb
-    "check_stable_log_softmax": "softmax",               # notebooks/01_overflow.ipynb
+    "check_softmax": "start_here",                       # notebooks/00_start_here.ipynb
+    "check_logits_for_probabilities": "start_here",      # notebooks/00_start_here.ipynb
+    "check_stablemax": "overflow",                       # notebooks/01_overflow.ipynb
+    "check_stable_softmax": "overflow",                  # notebooks/01_overflow.ipynb
+    "check_stable_log_softmax": "overflow",              # notebooks/01_overflow.ipynb
     "check_entropy": "temperature",                      # notebooks/02_temperature.ipynb
     "check_smooth_max": "temperature",                   # notebooks/02_temperature.ipynb
     "check_temperature_for_entropy": "temperature",      # notebooks/02_temperature.ipynb
     "check_gumbel_max": "gumbel",                        # notebooks/03_gumbel.ipynb
     "check_relaxed_sample": "gumbel",                    # notebooks/03_gumbel.ipynb
     "check_gumbel_top_k": "gumbel",                      # notebooks/03_gumbel.ipynb
-    "check_box_iou": "nms",                              # notebooks/04_soft_nms.ipynb
-    "check_gaussian_step": "nms",                        # notebooks/04_soft_nms.ipynb
+    "check_box_iou": "soft_nms",                         # notebooks/04_soft_nms.ipynb
+    "check_gaussian_step": "soft_nms",                   # notebooks/04_soft_nms.ipynb
     "check_log_density": "kde",                          # notebooks/05_kde_regimes_further.ipynb
     "check_participation_ratio": "kde",                  # notebooks/05_kde_regimes.ipynb
     "check_condensation_bandwidth": "kde",               # notebooks/05_kde_regimes.ipynb
-    "check_online_merge": "kernels",                     # notebooks/06_two_pass.ipynb
-    "check_extexp_merge": "kernels",                     # notebooks/06_two_pass.ipynb
-    "check_memory_floor": "kernels",                     # notebooks/06_two_pass.ipynb
+    "check_online_merge": "two_pass",                    # notebooks/06_two_pass.ipynb
+    "check_extexp_merge": "two_pass",                    # notebooks/06_two_pass.ipynb
+    "check_memory_floor": "two_pass",                    # notebooks/06_two_pass.ipynb
     "check_cross_entropy_grad": "training",              # notebooks/07_training.ipynb
     "check_stablemax_cross_entropy": "training",         # notebooks/07_training.ipynb
     "check_collapse_prediction": "training",             # notebooks/07_training.ipynb
 }
+
+# The same names for type checkers and editors, which cannot see through __getattr__ (``X as X``:
+# an explicit re-export); tests/test_lazy_exports.py fails when this block and _LAZY disagree.
+if TYPE_CHECKING:
+    from .gumbel import check_gumbel_max as check_gumbel_max
+    from .gumbel import check_gumbel_top_k as check_gumbel_top_k
+    from .gumbel import check_relaxed_sample as check_relaxed_sample
+    from .kde import check_condensation_bandwidth as check_condensation_bandwidth
+    from .kde import check_log_density as check_log_density
+    from .kde import check_participation_ratio as check_participation_ratio
+    from .overflow import check_stable_log_softmax as check_stable_log_softmax
+    from .overflow import check_stable_softmax as check_stable_softmax
+    from .overflow import check_stablemax as check_stablemax
+    from .soft_nms import check_box_iou as check_box_iou
+    from .soft_nms import check_gaussian_step as check_gaussian_step
+    from .start_here import check_logits_for_probabilities as check_logits_for_probabilities
+    from .start_here import check_softmax as check_softmax
+    from .temperature import check_entropy as check_entropy
+    from .temperature import check_smooth_max as check_smooth_max
+    from .temperature import check_temperature_for_entropy as check_temperature_for_entropy
+    from .training import check_collapse_prediction as check_collapse_prediction
+    from .training import check_cross_entropy_grad as check_cross_entropy_grad
+    from .training import check_stablemax_cross_entropy as check_stablemax_cross_entropy
+    from .two_pass import check_extexp_merge as check_extexp_merge
+    from .two_pass import check_memory_floor as check_memory_floor
+    from .two_pass import check_online_merge as check_online_merge
 
 __all__ = ["CheckResult", *_LAZY]
 

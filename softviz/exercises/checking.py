@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,7 +24,7 @@ BUDGET_SECONDS = 5.0
 #: ...and in any one call (a merge or a softmax of a short row takes microseconds).
 CALL_SECONDS = 2.0
 
-_OK, _FAIL, _TODO = "\N{CHECK MARK}", "\N{BALLOT X}", "\N{HOURGLASS}"
+OK, FAIL, TODO = "\N{CHECK MARK}", "\N{BALLOT X}", "\N{HOURGLASS}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,11 +87,11 @@ class Budget:
 
 def too_slow_result(name: str, exc: TooSlow, passed: int, total: int, hint: str) -> CheckResult:
     """The verdict for a function stopped by its :class:`Budget` after ``passed`` of ``total`` cases."""
-    return CheckResult(False, f"{_FAIL} stopped after {passed} of {total} cases: {name} is too slow "
+    return CheckResult(False, f"{FAIL} stopped after {passed} of {total} cases: {name} is too slow "
                               f"({exc}).\n  Hint: {hint}")
 
 
-def _fmt(a) -> str:
+def fmt(a) -> str:
     """A short rendering of an array for a hint line: 6 significant digits, at most 6 entries."""
     try:
         a = np.asarray(a)
@@ -105,7 +106,7 @@ def _fmt(a) -> str:
     return text[1:-1] if a.ndim == 0 else text
 
 
-def _name(fn) -> str:
+def fn_name(fn) -> str:
     name = getattr(fn, "__name__", "")
     return name if name.isidentifier() else "your function"  # lambdas are "<lambda>"
 
@@ -115,13 +116,13 @@ def _finish(result: CheckResult) -> CheckResult:
     return result
 
 
-def _not_callable(check_name, fn) -> CheckResult | None:
+def not_callable(check_name, fn) -> CheckResult | None:
     """The verdict for a missing or non-callable ``fn``, or None when it is callable."""
     if fn is None:
-        return CheckResult(None, f"{_TODO} not done yet: nothing to check yet. "
+        return CheckResult(None, f"{TODO} not done yet: nothing to check yet. "
                                  f"Write your function and pass it in: {check_name}(my_function).")
     if not callable(fn):
-        return CheckResult(False, f"{_FAIL} pass your function itself, not its result "
+        return CheckResult(False, f"{FAIL} pass your function itself, not its result "
                                   f"(got a {type(fn).__name__}): {check_name}(my_function).")
     return None
 
@@ -135,5 +136,66 @@ def guarded(check_name: str, verdict: Callable[[], CheckResult]) -> CheckResult:
     try:
         return _finish(verdict())
     except Exception as exc:
-        return _finish(CheckResult(False, f"{_FAIL} {check_name} could not finish "
+        return _finish(CheckResult(False, f"{FAIL} {check_name} could not finish "
                                           f"({type(exc).__name__}: {exc}); please report this."))
+
+
+class ArgCase(NamedTuple):
+    """One named case of a check: the student's function is called as ``fn(*args)``."""
+
+    name: str
+    args: tuple
+
+
+def _call_on_copies(fn, case):
+    args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in case.args)
+    with np.errstate(all="ignore"):  # the hints explain; numpy's warnings would only clutter
+        return fn(*args)
+
+
+def run_arg_cases(check_name, cases, fn, diagnose, summary) -> CheckResult:
+    """Run ``fn(*case.args)`` on every :class:`ArgCase`, judge each result with
+    ``diagnose(case, got)`` (None: right, else the hint text) and print one verdict.
+
+    The shared loop of the lesson 00-02 checks; never raises.
+    """
+    def verdict():
+        missing = not_callable(check_name, fn)
+        if missing is not None:
+            return missing
+        name = fn_name(fn)
+        failures = []
+        for case in cases:
+            try:
+                got = _call_on_copies(fn, case)
+            except NotImplementedError:
+                return CheckResult(None, f"{TODO} not done yet: {name} raises "
+                                         f"NotImplementedError. Replace the stub with your code.")
+            except Exception as exc:  # a student bug: report it, never re-raise
+                first = (str(exc).strip().splitlines() or [""])[0][:200]
+                failures.append((case.name, f"{name} raised {type(exc).__name__}"
+                                 + (f": {first}" if first else "") + "."))
+                continue
+            if got is None:
+                return CheckResult(None, f"{TODO} not done yet: {name} returned None (the "
+                                         f"stub). Write your code in place of `return None`, "
+                                         f"then run this cell again.")
+            try:
+                text = diagnose(case, got)
+            except Exception as exc:  # an odd return value must not crash the check
+                text = (f"the result could not be read as a number "
+                        f"({type(exc).__name__}: {str(exc)[:120]}).")
+            if text:
+                failures.append((case.name, text))
+        if not failures:
+            return CheckResult(True, f"{OK} {name} passes all {len(cases)} cases ({summary}).")
+        case_name, text = failures[0]
+        message = f'{FAIL} {name} fails case "{case_name}":\n  {text}'
+        others = [f'"{n}"' for n, _ in failures[1:]]
+        if len(others) > 3:
+            others = others[:3] + [f"and {len(others) - 3} more"]
+        if others:
+            message += "\n  Also failing: " + ", ".join(others) + "."
+        return CheckResult(False, message, case_name)
+
+    return guarded(check_name, verdict)

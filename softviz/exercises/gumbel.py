@@ -32,14 +32,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.stats
 
 from .. import core
 from .. import gumbel as gm
-from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, _not_callable, guarded
+from .checking import FAIL, OK, TODO, CheckResult, fmt, fn_name, guarded, not_callable
 
 __all__ = ["check_gumbel_max", "check_relaxed_sample", "check_gumbel_top_k"]
 
@@ -132,21 +132,21 @@ def _as_indices(got, z):
 
 
 def _verdict(fn, seed) -> CheckResult:
-    missing = _not_callable("check_gumbel_max", fn)
+    missing = not_callable("check_gumbel_max", fn)
     if missing is not None:
         return missing
-    name = _name(fn)
+    name = fn_name(fn)
     for number, case in enumerate(_CASES):
         z = case.z
         try:
             with np.errstate(all="ignore"):
                 got = fn(z.copy(), _N_DRAWS, np.random.default_rng(seed))
         except NotImplementedError:
-            return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+            return CheckResult(None, f"{TODO} not done yet: {name} raises NotImplementedError. "
                                      f"Replace the stub with your code, then run this cell again.")
         except Exception as exc:  # a student bug: report it, never re-raise
             first = (str(exc).strip().splitlines() or [""])[0][:200]
-            return CheckResult(False, f'{_FAIL} {name} fails case "{case.name}":\n'
+            return CheckResult(False, f'{FAIL} {name} fails case "{case.name}":\n'
                                       f"  Hint: it raised {type(exc).__name__}"
                                       + (f": {first}" if first else "")
                                       + f". The check calls {name}(logits, size, rng) with a 1-D "
@@ -154,7 +154,7 @@ def _verdict(fn, seed) -> CheckResult:
                                       + case.note,
                                case.name)
         if got is None:
-            return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+            return CheckResult(None, f"{TODO} not done yet: {name} returned None (the stub). "
                                      f"Write your code in place of `return None`, then run this "
                                      f"cell again.")
         draws, hint = _as_indices(got, z)
@@ -166,7 +166,7 @@ def _verdict(fn, seed) -> CheckResult:
                         "take every random number from the rng argument (rng.random(...)), not "
                         "from np.random.* or a new default_rng(), so results are reproducible.")
         if hint is not None:
-            return CheckResult(False, f'{_FAIL} {name} fails case "{case.name}":\n  Hint: {hint}',
+            return CheckResult(False, f'{FAIL} {name} fails case "{case.name}":\n  Hint: {hint}',
                                case.name)
         probs = core.softmax(z)
         fit = gm.chisquare_gof(draws, probs)
@@ -186,18 +186,18 @@ def _verdict(fn, seed) -> CheckResult:
             else:
                 hint = ("the frequencies do not follow softmax(logits). Draw U = rng.random((size, "
                         "n)), set G = -log(-log(U)), return np.argmax(logits + G, axis=-1).")
-        text = (f'{_FAIL} {name} fails case "{case.name}":\n'
-                f"    softmax(logits)    = {_fmt(probs)}\n"
-                f"    your frequencies   = {_fmt(fit.counts / _N_DRAWS)}  ({_N_DRAWS:,} draws)\n"
+        text = (f'{FAIL} {name} fails case "{case.name}":\n'
+                f"    softmax(logits)    = {fmt(probs)}\n"
+                f"    your frequencies   = {fmt(fit.counts / _N_DRAWS)}  ({_N_DRAWS:,} draws)\n"
                 f"    chi-square p-value = {fit.pvalue:.2g} (below {_ALPHA:g}: not a softmax sampler)\n"
                 f"  Hint: {hint}")
         return CheckResult(False, text, case.name)
-    return CheckResult(True, f"{_OK} {name} passes the chi-square test (p >= {_ALPHA:g}, "
+    return CheckResult(True, f"{OK} {name} passes the chi-square test (p >= {_ALPHA:g}, "
                              f"{_N_DRAWS:,} draws each) on all {len(_CASES)} cases: "
                              f"[1, 2, 3], a masked class, large logits; and it is reproducible.")
 
 
-def check_gumbel_max(fn, *, seed=_SEED) -> CheckResult:
+def check_gumbel_max(fn: Callable[..., Any] | None, *, seed: int = _SEED) -> CheckResult:
     """Check a Gumbel-max sampler ``fn(logits, size, rng) -> size class indices``.
 
     For each case (logits [1, 2, 3]; a -inf class; logits around 1000), draws
@@ -260,19 +260,19 @@ def _raised(name, case, exc, how_called):
     """The verdict when the student's function raised: a stub's NotImplementedError means "not
     done yet"; anything else fails the case with the first line of the message."""
     if isinstance(exc, NotImplementedError):
-        return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+        return CheckResult(None, f"{TODO} not done yet: {name} raises NotImplementedError. "
                                  f"Replace the stub with your code, then run this cell again.")
     first = (str(exc).strip().splitlines() or [""])[0][:200]
-    return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  Hint: it raised '
+    return CheckResult(False, f'{FAIL} {name} fails case "{case}":\n  Hint: it raised '
                               f"{type(exc).__name__}" + (f": {first}" if first else "")
                               + f". The check calls {how_called}.", case)
 
 
 def _relaxed_verdict(fn):
-    missing = _not_callable("check_relaxed_sample", fn)
+    missing = not_callable("check_relaxed_sample", fn)
     if missing is not None:
         return missing
-    name = _name(fn)
+    name = fn_name(fn)
     for case, z, g, tau in _RELAXED:
         try:
             with np.errstate(all="ignore"):
@@ -281,7 +281,7 @@ def _relaxed_verdict(fn):
             return _raised(name, case, exc, f"{name}(logits, g, tau) with float arrays of the same "
                                             f"shape and a float tau")
         if got is None:
-            return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+            return CheckResult(None, f"{TODO} not done yet: {name} returned None (the stub). "
                                      f"Write your code in place of `return None`, then run this "
                                      f"cell again.")
         want = _softmax_last((z + g) / tau)
@@ -304,15 +304,15 @@ def _relaxed_verdict(fn):
             if hint is None:
                 hint = ("the result is not softmax((logits + g) / tau): exponentiate the perturbed, "
                         "divided logits and normalise along the last axis.")
-        return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n'
-                                  f"    expected {_fmt(want)}\n    got      {_fmt(got)}\n"
+        return CheckResult(False, f'{FAIL} {name} fails case "{case}":\n'
+                                  f"    expected {fmt(want)}\n    got      {fmt(got)}\n"
                                   f"  Hint: {hint}", case)
-    return CheckResult(True, f"{_OK} {name} gives softmax((logits + g) / tau) on all "
+    return CheckResult(True, f"{OK} {name} gives softmax((logits + g) / tau) on all "
                              f"{len(_RELAXED)} cases (tau from 2 down to 0.002, a masked class, "
                              f"a batch).")
 
 
-def check_relaxed_sample(fn) -> CheckResult:
+def check_relaxed_sample(fn: Callable[..., Any] | None) -> CheckResult:
     """Check a Gumbel-softmax sample ``fn(logits, g, tau) -> softmax((logits + g) / tau)``.
 
     The noise g is given, so the answer is exact; cases include a -inf logit,
@@ -354,7 +354,7 @@ def _top_k_draws(fn, z, k, seed):
         if arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all():
             arr = arr.astype(np.intp)
         if arr.dtype.kind not in "iu" or arr.min() < 0 or arr.max() >= z.size:
-            return None, f"expected class indices in [0, {z.size}), got {_fmt(arr)}."
+            return None, f"expected class indices in [0, {z.size}), got {fmt(arr)}."
         if np.unique(arr).size != k:
             return None, (f"a draw repeats a class ({arr.tolist()}): sampling without "
                           f"replacement gives k distinct classes. Take the k largest of ONE "
@@ -364,10 +364,10 @@ def _top_k_draws(fn, z, k, seed):
 
 
 def _top_k_verdict(fn, seed):
-    missing = _not_callable("check_gumbel_top_k", fn)
+    missing = not_callable("check_gumbel_top_k", fn)
     if missing is not None:
         return missing
-    name = _name(fn)
+    name = fn_name(fn)
     for case, z, k in _TOP_K_CASES:
         try:
             with np.errstate(all="ignore"):
@@ -376,17 +376,17 @@ def _top_k_verdict(fn, seed):
             return _raised(name, case, exc, f"{name}(logits, k, rng) with a 1-D float array, an int k "
                                             f"and a numpy Generator")
         if draws is None and hint is None:
-            return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+            return CheckResult(None, f"{TODO} not done yet: {name} returned None (the stub). "
                                      f"Write your code in place of `return None`, then run this "
                                      f"cell again.")
         if hint is not None:
-            return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  Hint: {hint}', case)
+            return CheckResult(False, f'{FAIL} {name} fails case "{case}":\n  Hint: {hint}', case)
         allowed = [i for i in range(z.size) if np.isfinite(z[i])]
         orders = list(itertools.permutations(allowed, k))
         index = {o: j for j, o in enumerate(orders)}
         bad = [tuple(r) for r in draws.tolist() if tuple(r) not in index]
         if bad:
-            return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  Hint: it drew '
+            return CheckResult(False, f'{FAIL} {name} fails case "{case}":\n  Hint: it drew '
                                       f"{list(bad[0])}, which holds a class with logit -inf; such "
                                       f"a class can never be drawn (-inf + G is -inf).", case)
         exact = np.array([gm.plackett_luce_probability(o, z) for o in orders])
@@ -412,18 +412,18 @@ def _top_k_verdict(fn, seed):
         else:
             hint = ("the first class follows softmax(logits) but the later ones do not: the "
                     "runner-up must be the second largest of the SAME perturbed logits.")
-        text = (f'{_FAIL} {name} fails case "{case}":\n'
+        text = (f'{FAIL} {name} fails case "{case}":\n'
                 f"    chi-square p-value over the {len(orders)} ordered {k}-tuples = "
                 f"{fit.pvalue:.2g} (below {_ALPHA:g}: not a draw without replacement)\n"
                 f"  Hint: {hint}")
         return CheckResult(False, text, case)
-    return CheckResult(True, f"{_OK} {name} draws k distinct classes with the exact "
+    return CheckResult(True, f"{OK} {name} draws k distinct classes with the exact "
                              f"without-replacement probabilities (chi-square p >= {_ALPHA:g} over "
                              f"every ordered tuple, {_TOP_K_DRAWS:,} draws) on all "
                              f"{len(_TOP_K_CASES)} cases.")
 
 
-def check_gumbel_top_k(fn, *, seed=_SEED) -> CheckResult:
+def check_gumbel_top_k(fn: Callable[..., Any] | None, *, seed: int = _SEED) -> CheckResult:
     """Check a Gumbel-top-k sampler ``fn(logits, k, rng) -> k distinct class indices``.
 
     For each case (logits [1, 2, 3, 0] with k = 2; a -inf class with k = 3;

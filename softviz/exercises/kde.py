@@ -23,12 +23,13 @@ notebooks/05_kde_regimes_further.ipynb (``check_log_density``)
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import core, kde
-from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, _not_callable, guarded
+from .checking import FAIL, OK, TODO, CheckResult, fmt, fn_name, guarded, not_callable
 
 __all__ = ["check_log_density", "check_participation_ratio", "check_condensation_bandwidth"]
 
@@ -58,7 +59,7 @@ _SUMMARY = "d = 1, 2, 50 and 200, small and large h, a far query"
 
 def _diagnose(case, got):
     """None when ``got`` is right, else a hint naming the likely mistake."""
-    want = kde.log_density(case.x, case.data, case.h)
+    want = float(kde.log_density(case.x, case.data, case.h))  # one point: a float
     arr = np.asarray(got)
     if arr.ndim != 0 and arr.size != 1:
         return f"return one number (log rho_hat at the query point), got an array of shape {arr.shape}."
@@ -105,18 +106,18 @@ def _normalisation_hint(what, verb):
 
 
 def _verdict(fn):
-    todo = _not_callable("check_log_density", fn)
+    todo = not_callable("check_log_density", fn)
     if todo is not None:
         return todo
-    name = _name(fn)
-    failures = []
+    name = fn_name(fn)
+    failures: list[tuple[Any, ...]] = []  # (case, hint) or (case, hint, what it returned)
     for case in _CASES:
         x, data = case.x.copy(), case.data.copy()
         try:
             with np.errstate(all="ignore"):  # the hint explains; numpy's warnings would only clutter
                 got = fn(x, data, case.h)
         except NotImplementedError:
-            return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+            return CheckResult(None, f"{TODO} not done yet: {name} raises NotImplementedError. "
                                      f"Replace the stub with your code, then run this cell again.")
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [""])[0][:200]
@@ -126,7 +127,7 @@ def _verdict(fn):
                                "data of shape (n, d) and a float h."))
             continue
         if got is None:
-            return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+            return CheckResult(None, f"{TODO} not done yet: {name} returned None (the stub). "
                                      f"Write your code in place of `return None`, then run "
                                      f"this cell again.")
         hint = _diagnose(case, got)
@@ -135,15 +136,15 @@ def _verdict(fn):
         if hint:
             failures.append((case.name, hint, got))
     if not failures:
-        return CheckResult(True, f"{_OK} {name} passes all {len(_CASES)} cases ({_SUMMARY}).")
-    first = failures[0]
-    case = next(c for c in _CASES if c.name == first[0])
-    want = kde.log_density(case.x, case.data, case.h)
-    lines = [f'{_FAIL} {name} fails case "{case.name}":']
-    if len(first) == 3:
+        return CheckResult(True, f"{OK} {name} passes all {len(_CASES)} cases ({_SUMMARY}).")
+    worst = failures[0]
+    case = next(c for c in _CASES if c.name == worst[0])
+    want = float(kde.log_density(case.x, case.data, case.h))  # one point: a float
+    lines = [f'{FAIL} {name} fails case "{case.name}":']
+    if len(worst) == 3:
         lines.append(f"    expected log rho_hat = {want:.10g}")
-        lines.append(f"    got                  = {_short(first[2])}")
-    lines.append(f"  Hint: {first[1]}")
+        lines.append(f"    got                  = {_short(worst[2])}")
+    lines.append(f"  Hint: {worst[1]}")
     others = [f'"{f[0]}"' for f in failures[1:]]
     if others:
         lines.append("  Also failing: " + ", ".join(others) + ".")
@@ -157,7 +158,7 @@ def _short(got):
         return repr(got)[:60]
 
 
-def check_log_density(fn) -> CheckResult:
+def check_log_density(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn(x, data, h) == log rho_hat(x)`` for one query point x (d,) and data (n, d).
 
     Cases: d = 1, 2, 50 and 200 (where exp of every exponent underflows to 0, so
@@ -179,15 +180,15 @@ def _call(fn, name, case, args, signature):
         with np.errstate(all="ignore"):
             got = fn(*args)
     except NotImplementedError:
-        return None, CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+        return None, CheckResult(None, f"{TODO} not done yet: {name} raises NotImplementedError. "
                                        f"Replace the stub with your code, then run this cell again.")
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:200]
-        return None, CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  Hint: it raised '
+        return None, CheckResult(False, f'{FAIL} {name} fails case "{case}":\n  Hint: it raised '
                                         f"{type(exc).__name__}" + (f": {first}" if first else "")
                                         + f". The check calls {signature}.", case)
     if got is None:
-        return None, CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+        return None, CheckResult(None, f"{TODO} not done yet: {name} returned None (the stub). "
                                        f"Write your code in place of `return None`, then run this "
                                        f"cell again.")
     return got, None
@@ -226,10 +227,10 @@ _PR_CASES = _pr_cases()
 
 
 def _pr_verdict(fn):
-    missing = _not_callable("check_participation_ratio", fn)
+    missing = not_callable("check_participation_ratio", fn)
     if missing is not None:
         return missing
-    name = _name(fn)
+    name = fn_name(fn)
     for case, x, data, h in _PR_CASES:
         got, early = _call(fn, name, case, (x.copy(), data.copy(), h),
                            f"{name}(x, data, h) with x of shape (d,), data of shape (n, d), float h")
@@ -240,7 +241,7 @@ def _pr_verdict(fn):
         want = float(1.0 / np.sum(w * w))
         value = _number(got)
         if value is None:
-            hint = f"return one number, the participation ratio, got {_fmt(got)}."
+            hint = f"return one number, the participation ratio, got {fmt(got)}."
         elif math.isclose(value, want, rel_tol=1e-8, abs_tol=1e-12):
             continue
         elif not math.isfinite(value):
@@ -259,16 +260,16 @@ def _pr_verdict(fn):
         else:
             hint = ("w = softmax(-|x - y_i|^2 / (2 h^2)) over the n data points (the squared "
                     "distance sums over the d coordinates), then 1 / sum(w**2).")
-        return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n'
+        return CheckResult(False, f'{FAIL} {name} fails case "{case}":\n'
                                   f"    expected participation ratio {want:.8g}\n"
-                                  f"    got                          {_fmt(got)}\n  Hint: {hint}",
+                                  f"    got                          {fmt(got)}\n  Hint: {hint}",
                            case)
-    return CheckResult(True, f"{_OK} {name} gives the participation ratio on all "
+    return CheckResult(True, f"{OK} {name} gives the participation ratio on all "
                              f"{len(_PR_CASES)} cases (d = 1 to 200, from one dominant point to "
                              f"hundreds sharing).")
 
 
-def check_participation_ratio(fn) -> CheckResult:
+def check_participation_ratio(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn(x, data, h) -> 1 / sum_i w_i^2``, w = softmax(-|x - y_i|^2 / (2 h^2)).
 
     Cases from d = 1 to d = 200 (where every plain exp underflows to 0), a
@@ -335,10 +336,10 @@ def _answers(fn):
 
 
 def _condensation_verdict(fn):
-    missing = _not_callable("check_condensation_bandwidth", fn)
+    missing = not_callable("check_condensation_bandwidth", fn)
     if missing is not None:
         return missing
-    name = _name(fn)
+    name = fn_name(fn)
     for case, sq, hs in _condensation_cases():
         got, early = _call(fn, name, case, (sq.copy(), hs.copy()),
                            f"{name}(sq_dists, hs) with sq_dists of shape (m, n) and hs a 1-D "
@@ -351,7 +352,7 @@ def _condensation_verdict(fn):
             continue
         hint = None
         if value is None:
-            hint = f"return one number, a bandwidth from hs, got {_fmt(got)}."
+            hint = f"return one number, a bandwidth from hs, got {fmt(got)}."
         elif math.isnan(value):
             hint = ("got NaN: if plain exp(-sq / (2 h^2)) underflows to 0, the weights are 0 / 0. "
                     "Compute them with a softmax along the data axis (softviz.softmax(..., "
@@ -381,14 +382,14 @@ def _condensation_verdict(fn):
             if hint is None:
                 hint = ("for each h: w = softmax(-sq_dists / (2 h^2), axis=1), the largest weight "
                         "of each test point, their median; return the largest h where it is > 1/2.")
-        return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n'
-                                  f"    expected h = {want:.6g}\n    got        {_fmt(got)}\n"
+        return CheckResult(False, f'{FAIL} {name} fails case "{case}":\n'
+                                  f"    expected h = {want:.6g}\n    got        {fmt(got)}\n"
                                   f"  Hint: {hint}", case)
-    return CheckResult(True, f"{_OK} {name} finds the condensation bandwidth on all 4 cases "
+    return CheckResult(True, f"{OK} {name} finds the condensation bandwidth on all 4 cases "
                              f"(three hidden simulations and test points far from the data).")
 
 
-def check_condensation_bandwidth(fn) -> CheckResult:
+def check_condensation_bandwidth(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn(sq_dists, hs) -> h``: the largest h in ``hs`` where condensation is measured.
 
     ``sq_dists[j, i] = |x_j - y_i|^2`` for m test points and n data points;

@@ -11,25 +11,26 @@ score is left as it is; ``keep[i]`` is True for the boxes that stay in play
 for the next round: not M, and a new score not below ``score_threshold``.
 
 The check drives the whole greedy loop of Soft-NMS with the student's step on
-hidden seeded scenes (``softviz.nms.make_scene``) and compares every round with
-``softviz.nms.soft_nms_trace`` and the end result with ``softviz.nms.soft_nms``
+hidden seeded scenes (``softviz.soft_nms.make_scene``) and compares every round with
+``softviz.soft_nms.soft_nms_trace`` and the end result with ``softviz.soft_nms.soft_nms``
 (N. Bodla et al., "Soft-NMS -- Improving Object Detection With One Line of
 Code", 2017, arXiv:1704.04503).
 
 ``check_box_iou`` checks the student's intersection over union of two boxes
-(section 1 of the lesson) against ``softviz.nms.box_iou`` on disjoint,
+(section 1 of the lesson) against ``softviz.soft_nms.box_iou`` on disjoint,
 touching, nested, partly overlapping and zero-area boxes.
 
 Used in: notebooks/04_soft_nms.ipynb
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import nms
-from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, _not_callable, guarded
+from .. import soft_nms as lesson
+from .checking import FAIL, OK, TODO, CheckResult, fmt, fn_name, guarded, not_callable
 
 __all__ = ["check_box_iou", "check_gaussian_step"]
 
@@ -46,7 +47,7 @@ class _Case(NamedTuple):
 
 
 def _scene_case(seed, sigma, crowd):
-    scene = nms.make_scene(seed, n_objects=5, crowd=crowd, detections_per_object=4,
+    scene = lesson.make_scene(seed, n_objects=5, crowd=crowd, detections_per_object=4,
                            false_positives=2)
     return _Case(f"hidden scene {seed} (crowd {crowd}, sigma {sigma})",
                  scene.boxes, scene.scores, sigma, 0.001)
@@ -70,7 +71,7 @@ def _cases():
 
 
 def _reference_step(boxes, scores, m, sigma, score_threshold):
-    iou = nms.box_iou(boxes[m:m + 1], boxes)[0]
+    iou = lesson.box_iou(boxes[m:m + 1], boxes)[0]
     new = scores * np.exp(-iou**2 / sigma)
     new[m] = scores[m]
     keep = new >= score_threshold
@@ -114,7 +115,7 @@ def _diagnose_scores(case, boxes, scores, m, got, want, iou, checked):
             return hint
     err = np.abs(got[checked] - want[checked])
     return (f"new_scores differ from scores * exp(-IoU**2 / sigma) by up to {err.max():.3g}. "
-            f"Compute the IoU of M with every box (softviz.nms.box_iou(boxes[m:m+1], boxes)[0]).")
+            f"Compute the IoU of M with every box (softviz.soft_nms.box_iou(boxes[m:m+1], boxes)[0]).")
 
 
 def _diagnose_keep(got_keep, want_keep, new, m, thr):
@@ -156,7 +157,7 @@ def _as_step_output(out, n):
 
 def _run_case(fn, name, case):
     """Drive the greedy loop with ``fn``; return None (all good), or a CheckResult/hint."""
-    want_keep, want_scores = nms.soft_nms(case.boxes, case.scores, method="gaussian",
+    want_keep, want_scores = lesson.soft_nms(case.boxes, case.scores, method="gaussian",
                                           sigma=case.sigma, score_threshold=case.score_threshold)
     idx = np.flatnonzero(case.scores >= case.score_threshold)
     cur = case.scores[idx].copy()
@@ -172,7 +173,7 @@ def _run_case(fn, name, case):
             with np.errstate(all="ignore"):
                 out = fn(boxes_in, scores_in, m, case.sigma, case.score_threshold)
         except NotImplementedError:
-            return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+            return CheckResult(None, f"{TODO} not done yet: {name} raises NotImplementedError. "
                                      f"Replace the stub with your code, then run this cell again.")
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [""])[0][:200]
@@ -182,7 +183,7 @@ def _run_case(fn, name, case):
                            "with numpy arrays boxes (n, 4) and scores (n,).")
         if out is None or (isinstance(out, tuple) and len(out) == 2 and
                            (out[0] is None or out[1] is None)):
-            return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+            return CheckResult(None, f"{TODO} not done yet: {name} returned None (the stub). "
                                      f"Compute new_scores and keep, return both, then run this "
                                      f"cell again.")
         parsed = _as_step_output(out, len(idx))
@@ -209,37 +210,37 @@ def _run_case(fn, name, case):
 
 def _fail(name, case, rnd, m, hint, want=None, got=None, what="new_scores"):
     where = f" in round {rnd + 1} (M at position {m})" if rnd is not None else ""
-    lines = [f'{_FAIL} {name} fails case "{case.name}"{where}:']
+    lines = [f'{FAIL} {name} fails case "{case.name}"{where}:']
     if want is not None:
-        lines.append(f"    expected {what} = {_fmt(want)}")
-        lines.append(f"    got      {what} = {_fmt(got)}")
+        lines.append(f"    expected {what} = {fmt(want)}")
+        lines.append(f"    got      {what} = {fmt(got)}")
     lines.append(f"  Hint: {hint}")
     return CheckResult(False, "\n".join(lines), case.name)
 
 
 def _verdict(fn):
-    missing = _not_callable(_CHECK, fn)
+    missing = not_callable(_CHECK, fn)
     if missing is not None:
         return missing
-    name = _name(fn)
+    name = fn_name(fn)
     cases = _cases()
     for case in cases:
         result = _run_case(fn, name, case)
         if result is not None:
             return result
-    return CheckResult(True, f"{_OK} {name} passes all {len(cases)} cases (the worked example, "
+    return CheckResult(True, f"{OK} {name} passes all {len(cases)} cases (the worked example, "
                              f"3 hidden crowded scenes with sigma 0.3, 1.0 and 0.15, a box exactly "
                              f"at the threshold): every round and the final keep and scores equal "
                              f"soft_nms.")
 
 
-def check_gaussian_step(fn) -> CheckResult:
+def check_gaussian_step(fn: Callable[..., Any] | None) -> CheckResult:
     """Check one round of Gaussian Soft-NMS: ``fn(boxes, scores, m, sigma, score_threshold)``.
 
     ``fn`` returns ``(new_scores, keep)`` (see the module docstring). The check
     runs the greedy loop with ``fn`` on the lesson's four-box example, three
     hidden seeded scenes and a box exactly at the score threshold, compares
-    each round with the reference and the result with ``softviz.nms.soft_nms``.
+    each round with the reference and the result with ``softviz.soft_nms.soft_nms``.
     Hints name the typical mistakes: IoU not squared, dividing by 2 sigma**2,
     decaying M itself, > instead of >= at the threshold. Prints a verdict and
     returns a :class:`CheckResult`; never raises.
@@ -294,17 +295,18 @@ def _iou_guesses(a, b):
 
 
 def _iou_verdict(fn):
-    missing = _not_callable("check_box_iou", fn)
+    missing = not_callable("check_box_iou", fn)
     if missing is not None:
         return missing
-    name = _name(fn)
+    name = fn_name(fn)
+    hint: str | None
     for case, a, b in _IOU_CASES:
-        want = float(nms.box_iou(np.array([a], float), np.array([b], float))[0, 0])
+        want = float(lesson.box_iou(np.array([a], float), np.array([b], float))[0, 0])
         try:
             with np.errstate(all="ignore"):
                 got = fn(np.array(a, float), np.array(b, float))
         except NotImplementedError:
-            return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+            return CheckResult(None, f"{TODO} not done yet: {name} raises NotImplementedError. "
                                      f"Replace the stub with your code, then run this cell again.")
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [""])[0][:200]
@@ -312,16 +314,16 @@ def _iou_verdict(fn):
                     + f". The check calls {name}(a, b) with two float arrays (x1, y1, x2, y2).")
             if isinstance(exc, ZeroDivisionError):
                 hint += " A union of area 0 (two zero-area boxes) cannot occur here; look for a division by a width or height."
-            return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  Hint: {hint}', case)
+            return CheckResult(False, f'{FAIL} {name} fails case "{case}":\n  Hint: {hint}', case)
         if got is None:
-            return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+            return CheckResult(None, f"{TODO} not done yet: {name} returned None (the stub). "
                                      f"Write your code in place of `return None`, then run this "
                                      f"cell again.")
         try:
             value = float(np.asarray(got, dtype=np.float64).reshape(()))
         except (TypeError, ValueError):
-            return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  Hint: return one '
-                                      f"number, the IoU, got {_fmt(got)}.", case)
+            return CheckResult(False, f'{FAIL} {name} fails case "{case}":\n  Hint: return one '
+                                      f"number, the IoU, got {fmt(got)}.", case)
         if abs(value - want) <= 1e-12 + 1e-9 * abs(want):
             continue
         hint = None
@@ -335,19 +337,19 @@ def _iou_verdict(fn):
         if hint is None:
             hint = ("IoU = |a ∩ b| / |a ∪ b| with |a ∩ b| = max(0, min(a.x2, b.x2) - max(a.x1, "
                     "b.x1)) * (the same in y).")
-        return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n'
+        return CheckResult(False, f'{FAIL} {name} fails case "{case}":\n'
                                   f"    a = {list(a)}, b = {list(b)}\n"
                                   f"    expected IoU {want:.6g}, got {value:.6g}\n  Hint: {hint}", case)
-    return CheckResult(True, f"{_OK} {name} gives the IoU on all {len(_IOU_CASES)} cases "
+    return CheckResult(True, f"{OK} {name} gives the IoU on all {len(_IOU_CASES)} cases "
                              f"(overlapping, nested, disjoint, touching, zero-area boxes).")
 
 
-def check_box_iou(fn) -> CheckResult:
+def check_box_iou(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn(a, b) -> IoU`` of two boxes (x1, y1, x2, y2) in continuous coordinates.
 
     Cases: the lesson's boxes, identical, nested, disjoint (in x and y, in x
     only), touching, a zero-area box (IoU 0) and non-integer coordinates;
-    reference ``softviz.nms.box_iou``. A wrong answer gets a hint naming the
+    reference ``softviz.soft_nms.box_iou``. A wrong answer gets a hint naming the
     likely slip (no clamping at 0, intersection counted twice in the union,
     the +1 pixel convention, intersection over minimum). Prints a verdict and
     returns a :class:`CheckResult`; never raises.

@@ -1,40 +1,38 @@
-"""Self-checks for the softmax exercises of lessons 00 and 01.
+"""Self-checks for lesson 00 (start here): the warm-up softmax and logits for chosen probabilities.
 
-* lesson 00: the warm-up softmax (``check_softmax``) and logits that give a
-  chosen probability vector (``check_logits_for_probabilities``: z = ln p + c,
-  any c, because softmax only sees differences);
-* lesson 01: the overflow-safe softmax and log-softmax, and StableMax
-  (``check_stablemax``; Prieto, Barsbey, Mediano and Birdal, "Grokking at the
-  Edge of Numerical Stability", 2025, arXiv:2501.04697).
+* ``check_softmax(fn)``: ``fn(z)`` must return softmax(z) for a 1-D float64 array
+  (three logits, a row of length 1, negative logits);
+* ``check_logits_for_probabilities(fn)``: ``fn(p)`` must return logits z with
+  softmax(z) == p (z = ln p + c, any c, because softmax only sees differences).
 
-Each check runs the student's function on named cases and compares with
-``softviz.softmax`` / ``softviz.log_softmax`` / ``softviz.reference.stablemax``;
-the shared machinery (``CheckResult``, printing, never raising) is in ``_check.py``.
+Also here: the case runner of the softmax checks (``SoftmaxSpec``, ``softmax_case``,
+``run_softmax_spec``), which lesson 01's overflow-safe checks
+(softviz/exercises/overflow.py) reuse with harder cases. Each check compares with
+``softviz.softmax`` / ``softviz.log_softmax``; the shared machinery (``CheckResult``,
+printing, never raising) is in ``checking.py``.
 
-Used in: notebooks/00_start_here.ipynb, notebooks/01_overflow.ipynb
+Used in: notebooks/00_start_here.ipynb (and, through the case runner, notebooks/01_overflow.ipynb)
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import core, numerics, reference
-from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, _not_callable, guarded
-from .temperature import _Case as _ArgCase
-from .temperature import _run as _run_arg_cases
+from .. import core, numerics
+from .checking import FAIL, OK, TODO, ArgCase, CheckResult, fmt, fn_name, guarded, not_callable, run_arg_cases
 
-__all__ = ["check_softmax", "check_stable_softmax", "check_stable_log_softmax",
-           "check_logits_for_probabilities", "check_stablemax"]
+# SoftmaxSpec, softmax_case, run_softmax_spec: the case runner lesson 01's checks share (not in __all__).
+__all__ = ["check_softmax", "check_logits_for_probabilities"]
 
 
-class _Case(NamedTuple):
+class SoftmaxCase(NamedTuple):
     name: str
     z: np.ndarray
 
 
-class _Spec(NamedTuple):
+class SoftmaxSpec(NamedTuple):
     check: str  # the check's own name, for "call it like this" messages
     label: str  # how the messages call the function being checked
     reference: Callable  # the right answer, e.g. core.softmax
@@ -50,48 +48,31 @@ class _Spec(NamedTuple):
 _TOL = {"float64": (1e-9, 1e-12), "float32": (1e-5, 1e-6)}
 
 
-def _case(name, values, dtype=np.float64):
-    return _Case(name, np.array(values, dtype=dtype))
+def softmax_case(name, values, dtype=np.float64):
+    return SoftmaxCase(name, np.array(values, dtype=dtype))
 
 
 _WARMUP_CASES = (
-    _case("three logits [1, 2, 3]", [1.0, 2.0, 3.0]),
-    _case("a row of length 1", [0.5]),
-    _case("negative logits", [-3.0, -1.0, -2.0]),
+    softmax_case("three logits [1, 2, 3]", [1.0, 2.0, 3.0]),
+    softmax_case("a row of length 1", [0.5]),
+    softmax_case("negative logits", [-3.0, -1.0, -2.0]),
 )
-
-# Overflow, total underflow, -inf masks and rows of length 1, in both precisions.
-# The "wide range" rows hold a logit whose probability underflows to 0 while its
-# log-probability is a finite number: that is what exposes log(softmax(z)).
-_STABLE_CASES = (
-    _case("overflow, float64 (logits ~ 1000)", [1000.0, 1001.0, 1002.0]),
-    _case("overflow, float32 (logits ~ 100)", [100.0, 101.0, 102.0], np.float32),
-    _case("total underflow, float64 (all logits ~ -1000)", [-1000.0, -1001.0, -1002.0]),
-    _case("total underflow, float32 (all logits ~ -1000)", [-1000.0, -1001.0, -1002.0], np.float32),
-    _case("wide range, float64 ([5, 0, -800])", [5.0, 0.0, -800.0]),
-    _case("wide range, float32 ([5, 0, -120])", [5.0, 0.0, -120.0], np.float32),
-    _case("-inf mask, float64", [2.0, -np.inf, 1.0, -np.inf]),
-    _case("-inf mask with large logits, float32", [-np.inf, 100.0, 99.0], np.float32),
-    _case("length 1, float64 ([1000])", [1000.0]),
-    _case("length 1, float32 ([-200])", [-200.0], np.float32),
-)
-_STABLE_SUMMARY = "overflow, underflow, -inf masks, rows of length 1, float32 and float64"
-
 
 # --------------------------------------------------------------------------
 # Running the cases
 # --------------------------------------------------------------------------
 
-def _run(spec: _Spec, fn) -> CheckResult:
+def run_softmax_spec(spec: SoftmaxSpec, fn) -> CheckResult:
     """Run ``fn`` on every case of ``spec``; print and return the verdict. Never raises."""
     return guarded(spec.check, lambda: _verdict(spec, fn))
 
 
-def _verdict(spec: _Spec, fn) -> CheckResult:
-    missing = _not_callable(spec.check, fn)
+def _verdict(spec: SoftmaxSpec, fn) -> CheckResult:
+    missing = not_callable(spec.check, fn)
     if missing is not None:
         return missing
-    name = _name(fn)
+    name = fn_name(fn)
+    hint: str | None
     failures = []  # (case name, message)
     for case in spec.cases:
         z = case.z.copy()  # the student may modify it; the case stays intact
@@ -99,7 +80,7 @@ def _verdict(spec: _Spec, fn) -> CheckResult:
             with np.errstate(all="ignore"):  # the hint explains; numpy's warnings would only clutter
                 got = fn(z)
         except NotImplementedError:
-            return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError. "
+            return CheckResult(None, f"{TODO} not done yet: {name} raises NotImplementedError. "
                                      f"Replace the stub with your code, then run this cell again.")
         except Exception as exc:  # a student bug: report it, never re-raise
             first_line = (str(exc).strip().splitlines() or [""])[0][:200]
@@ -108,7 +89,7 @@ def _verdict(spec: _Spec, fn) -> CheckResult:
             failures.append((case.name, _failure(name, case, hint)))
             continue
         if got is None:
-            return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+            return CheckResult(None, f"{TODO} not done yet: {name} returned None (the stub). "
                                      f"Write your code in place of `return None`, then run "
                                      f"this cell again.")
         try:
@@ -119,7 +100,7 @@ def _verdict(spec: _Spec, fn) -> CheckResult:
         if hint:
             failures.append((case.name, _failure(name, case, hint, spec.reference, got)))
     if not failures:
-        return CheckResult(True, f"{_OK} {name} passes all {len(spec.cases)} cases ({spec.summary}).")
+        return CheckResult(True, f"{OK} {name} passes all {len(spec.cases)} cases ({spec.summary}).")
     case_name, text = failures[0]
     others = [f'"{n}"' for n, _ in failures[1:]]
     if len(others) > 3:  # keep the message short: the first failure is the one to fix
@@ -131,19 +112,19 @@ def _verdict(spec: _Spec, fn) -> CheckResult:
 
 def _failure(name, case, hint, reference=None, got=None) -> str:
     """The message for one failing case: the case, expected vs got, the hint."""
-    lines = [f'{_FAIL} {name} fails case "{case.name}":',
-             f"    z        = {_fmt(case.z)}  ({case.z.dtype})"]
+    lines = [f'{FAIL} {name} fails case "{case.name}":',
+             f"    z        = {fmt(case.z)}  ({case.z.dtype})"]
     if reference is not None:
         with np.errstate(all="ignore"):
-            lines.append(f"    expected = {_fmt(reference(case.z))}")
+            lines.append(f"    expected = {fmt(reference(case.z))}")
         dtype = getattr(got, "dtype", None)
-        lines.append(f"    got      = {_fmt(got)}"
+        lines.append(f"    got      = {fmt(got)}"
                      + (f"  ({dtype})" if dtype is not None and dtype != case.z.dtype else ""))
     lines.append(f"  Hint: {hint}")
     return "\n".join(lines)
 
 
-def _diagnose(spec: _Spec, case: _Case, got, z_after) -> str | None:
+def _diagnose(spec: SoftmaxSpec, case: SoftmaxCase, got, z_after) -> str | None:
     """None if ``got`` is right for ``case``, else a hint naming the likely mistake."""
     z = case.z
     with np.errstate(all="ignore"):
@@ -250,20 +231,15 @@ def _value_hint(spec, z, got) -> str | None:
 
 
 # --------------------------------------------------------------------------
-# The checks
+# check_softmax (the warm-up)
 # --------------------------------------------------------------------------
 
-_WARMUP = _Spec(check="check_softmax", label="softmax", reference=core.softmax, log=False,
-                keep_dtype=False, cases=_WARMUP_CASES,
-                summary="[1, 2, 3], a row of length 1, negative logits")
-_STABLE = _Spec(check="check_stable_softmax", label="stable softmax", reference=core.softmax,
-                log=False, keep_dtype=True, cases=_STABLE_CASES, summary=_STABLE_SUMMARY)
-_STABLE_LOG = _Spec(check="check_stable_log_softmax", label="stable log-softmax",
-                    reference=core.log_softmax, log=True, keep_dtype=True, cases=_STABLE_CASES,
-                    summary=_STABLE_SUMMARY)
+_WARMUP = SoftmaxSpec(check="check_softmax", label="softmax", reference=core.softmax, log=False,
+                      keep_dtype=False, cases=_WARMUP_CASES,
+                      summary="[1, 2, 3], a row of length 1, negative logits")
 
 
-def check_softmax(fn) -> CheckResult:
+def check_softmax(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn(z) == softmax(z)`` for a 1-D float64 array z (the warm-up).
 
     Cases: [1, 2, 3], a row of length 1, negative logits. Prints a verdict and
@@ -271,32 +247,7 @@ def check_softmax(fn) -> CheckResult:
 
     Used in: notebooks/00_start_here.ipynb.
     """
-    return _run(_WARMUP, fn)
-
-
-def check_stable_softmax(fn) -> CheckResult:
-    """Check an overflow-safe ``fn(z) == softmax(z)`` for 1-D float32 and float64 arrays.
-
-    Cases: logits ~ 1000 (float64) and ~ 100 (float32), all logits ~ -1000, a wide
-    range, -inf masks (probability exactly 0 there), rows of length 1. The
-    result must keep the input's dtype. Prints a verdict and returns a
-    :class:`CheckResult`; never raises.
-
-    Used in: notebooks/01_overflow.ipynb.
-    """
-    return _run(_STABLE, fn)
-
-
-def check_stable_log_softmax(fn) -> CheckResult:
-    """Check an overflow-safe ``fn(z) == log_softmax(z)`` for 1-D float32 and float64 arrays.
-
-    Same cases as :func:`check_stable_softmax`; -inf logits must give exactly
-    -inf, finite ones a finite value (log(softmax(z)) fails that on the wide
-    range cases). Prints a verdict and returns a :class:`CheckResult`; never raises.
-
-    Used in: notebooks/01_overflow.ipynb.
-    """
-    return _run(_STABLE_LOG, fn)
+    return run_softmax_spec(_WARMUP, fn)
 
 
 # --------------------------------------------------------------------------
@@ -304,11 +255,11 @@ def check_stable_log_softmax(fn) -> CheckResult:
 # --------------------------------------------------------------------------
 
 _LOGIT_CASES = (
-    _ArgCase("p = [0.2, 0.3, 0.5]", (np.array([0.2, 0.3, 0.5]),)),
-    _ArgCase("uniform p = [0.25, 0.25, 0.25, 0.25]", (np.full(4, 0.25),)),
-    _ArgCase("a single class p = [1]", (np.array([1.0]),)),
-    _ArgCase("a confident p = [0.001, 0.009, 0.99]", (np.array([0.001, 0.009, 0.99]),)),
-    _ArgCase("a zero entry p = [0.7, 0.3, 0]", (np.array([0.7, 0.3, 0.0]),)),
+    ArgCase("p = [0.2, 0.3, 0.5]", (np.array([0.2, 0.3, 0.5]),)),
+    ArgCase("uniform p = [0.25, 0.25, 0.25, 0.25]", (np.full(4, 0.25),)),
+    ArgCase("a single class p = [1]", (np.array([1.0]),)),
+    ArgCase("a confident p = [0.001, 0.009, 0.99]", (np.array([0.001, 0.009, 0.99]),)),
+    ArgCase("a zero entry p = [0.7, 0.3, 0]", (np.array([0.7, 0.3, 0.0]),)),
 )
 
 
@@ -325,7 +276,7 @@ def _finite_close(a, b):
 def _diagnose_logits(case, got):
     (p,) = case.args
     z = np.asarray(got, dtype=np.float64)
-    lines = [f"p          = {_fmt(p)}", f"your z     = {_fmt(z)}"]
+    lines = [f"p          = {fmt(p)}", f"your z     = {fmt(z)}"]
     if z.shape != p.shape:
         return "\n  ".join(lines + [f"Hint: expected one logit per probability, an array of shape "
                                     f"{p.shape}; got shape {z.shape}."])
@@ -337,7 +288,7 @@ def _diagnose_logits(case, got):
     with np.errstate(all="ignore"):
         back = core.softmax(z)
         logp = np.log(p)
-    lines.append(f"softmax(z) = {_fmt(back)}")
+    lines.append(f"softmax(z) = {fmt(back)}")
     if np.allclose(back, p, rtol=1e-9, atol=1e-12):
         return None
     with np.errstate(all="ignore"):
@@ -357,7 +308,7 @@ def _diagnose_logits(case, got):
     return "\n  ".join(lines + [f"Hint: {hint}"])
 
 
-def check_logits_for_probabilities(fn) -> CheckResult:
+def check_logits_for_probabilities(fn: Callable[..., Any] | None) -> CheckResult:
     """Check that ``fn(p)`` returns logits z with softmax(z) == p (any shift c accepted).
 
     Cases: [0.2, 0.3, 0.5], uniform, a single class, a confident vector and a
@@ -366,70 +317,7 @@ def check_logits_for_probabilities(fn) -> CheckResult:
 
     Used in: notebooks/00_start_here.ipynb.
     """
-    return _run_arg_cases("check_logits_for_probabilities", _LOGIT_CASES, fn, _diagnose_logits,
-                          "softmax(z) gives p back, zero entries included")
+    return run_arg_cases("check_logits_for_probabilities", _LOGIT_CASES, fn, _diagnose_logits,
+                         "softmax(z) gives p back, zero entries included")
 
 
-# --------------------------------------------------------------------------
-# check_stablemax (lesson 01)
-# --------------------------------------------------------------------------
-
-_STABLEMAX_CASES = (
-    _ArgCase("the lesson's z = [20, 0, -5]", (np.array([20.0, 0.0, -5.0]),)),
-    _ArgCase("z = [1, 2, 3]", (np.array([1.0, 2.0, 3.0]),)),
-    _ArgCase("all negative z = [-3, -1, -2]", (np.array([-3.0, -1.0, -2.0]),)),
-    _ArgCase("a huge gap z = [1000, 0] (no overflow possible)", (np.array([1000.0, 0.0]),)),
-    _ArgCase("a masked class z = [2, -inf, 0]", (np.array([2.0, -np.inf, 0.0]),)),
-    _ArgCase("length 1, z = [-4]", (np.array([-4.0]),)),
-)
-
-
-def _s(x):
-    with np.errstate(all="ignore"):
-        return np.where(x < 0, 1 / (1 - np.where(x < 0, x, 0)), x + 1)
-
-
-def _diagnose_stablemax(case, got):
-    (z,) = case.args
-    want = reference.stablemax(z)
-    arr = np.asarray(got, dtype=np.float64)
-    lines = [f"z        = {_fmt(z)}", f"expected = {_fmt(want)}", f"got      = {_fmt(arr)}"]
-    if arr.shape != z.shape:
-        hint = f"expected an array of shape {z.shape} (the shape of z), got shape {arr.shape}."
-    elif np.isnan(arr).any():
-        hint = ("NaN in the result. s(x) = x + 1 for x >= 0 and 1 / (1 - x) for x < 0 is finite "
-                "for every finite x, and s(-inf) = 0; with np.where both branches are computed "
-                "everywhere, which is harmless here (1 / (1 - x) at x = 1 is only a warning).")
-    elif np.allclose(arr, want, rtol=1e-9, atol=1e-12):
-        return None
-    else:
-        with np.errstate(all="ignore"):
-            m = np.max(z)
-            if np.allclose(arr, core.softmax(z), rtol=1e-6, atol=1e-12):
-                hint = "this is softmax. StableMax replaces e^x by s(x), then normalises."
-            elif z.size > 1 and np.allclose(arr, reference.stablemax(z - m), rtol=1e-9, atol=1e-12):
-                hint = ("you shifted by the max first. Softmax does not mind a shift, StableMax "
-                        "does: s(x + c) is not a constant times s(x). Apply s to z as it is "
-                        "(it cannot overflow: s grows only linearly).")
-            elif np.allclose(arr, _s(z), rtol=1e-9, atol=1e-12):
-                hint = "these are the s(z_i): divide them by their sum so they add up to 1."
-            else:
-                hint = ("check s: s(x) = x + 1 for x >= 0 and 1 / (1 - x) for x < 0, so s(0) = 1, "
-                        "s(1) = 2, s(-1) = 1/2; then divide by the sum.")
-    return "\n  ".join(lines + [f"Hint: {hint}"])
-
-
-def check_stablemax(fn) -> CheckResult:
-    """Check ``fn(z) == stablemax(z)``: s(z_i) / sum_j s(z_j), s(x) = x + 1 (x >= 0), 1/(1 - x) (x < 0).
-
-    StableMax is from Prieto, Barsbey, Mediano and Birdal, "Grokking at the Edge
-    of Numerical Stability" (2025, arXiv:2501.04697). Cases (float64): the
-    lesson's [20, 0, -5], positive, all-negative, a gap of 1000, a -inf mask,
-    length 1. Hints name the usual slips: softmax instead, a max shift (StableMax
-    is not shift-invariant), a missing normalisation. Prints a verdict and
-    returns a :class:`CheckResult`; never raises.
-
-    Used in: notebooks/01_overflow.ipynb.
-    """
-    return _run_arg_cases("check_stablemax", _STABLEMAX_CASES, fn, _diagnose_stablemax,
-                          "positive and negative logits, a huge gap, a -inf mask, length 1")

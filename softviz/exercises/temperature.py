@@ -17,95 +17,42 @@ Used in: notebooks/02_temperature.ipynb
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from .. import temperature as tp
-from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, _not_callable, guarded
+from .checking import ArgCase, CheckResult, fmt, run_arg_cases
 
 __all__ = ["check_entropy", "check_smooth_max", "check_temperature_for_entropy"]
 
 _LN2 = math.log(2.0)
 
 
-class _Case(NamedTuple):
-    name: str
-    args: tuple
-
-
 def _entropy_cases():
     return (
-        _Case("softmax([1, 2, 3])", (tp.tempered_softmax([1.0, 2.0, 3.0], 1.0),)),
-        _Case("a zero entry [0.5, 0.5, 0]", (np.array([0.5, 0.5, 0.0]),)),
-        _Case("one-hot [0, 1, 0, 0]", (np.array([0.0, 1.0, 0.0, 0.0]),)),
-        _Case("uniform over 4", (np.full(4, 0.25),)),
-        _Case("a tiny entry [1 - 1e-300, 1e-300]", (np.array([1.0, 1e-300]),)),
+        ArgCase("softmax([1, 2, 3])", (tp.tempered_softmax([1.0, 2.0, 3.0], 1.0),)),
+        ArgCase("a zero entry [0.5, 0.5, 0]", (np.array([0.5, 0.5, 0.0]),)),
+        ArgCase("one-hot [0, 1, 0, 0]", (np.array([0.0, 1.0, 0.0, 0.0]),)),
+        ArgCase("uniform over 4", (np.full(4, 0.25),)),
+        ArgCase("a tiny entry [1 - 1e-300, 1e-300]", (np.array([1.0, 1e-300]),)),
     )
 
 
 # Target entropies chosen so that a fixed bracket such as [0.01, 10] misses
 # some answers: one needs T ~ 0.003, another T ~ 54.
 _TEMPERATURE_CASES = (
-    _Case("z = [1, 2, 3], target 0.5", (np.array([1.0, 2.0, 3.0]), 0.5)),
-    _Case("z = [1, 2, 3], target 1.0", (np.array([1.0, 2.0, 3.0]), 1.0)),
-    _Case("z = [0, 0, 5], target 1.0 (two logits tie)", (np.array([0.0, 0.0, 5.0]), 1.0)),
-    _Case("z = [0, 0.02], target 0.01 (needs a small T)", (np.array([0.0, 0.02]), 0.01)),
-    _Case("z = [1, 2, 3], target 1.0985 (needs a large T)", (np.array([1.0, 2.0, 3.0]), 1.0985)),
+    ArgCase("z = [1, 2, 3], target 0.5", (np.array([1.0, 2.0, 3.0]), 0.5)),
+    ArgCase("z = [1, 2, 3], target 1.0", (np.array([1.0, 2.0, 3.0]), 1.0)),
+    ArgCase("z = [0, 0, 5], target 1.0 (two logits tie)", (np.array([0.0, 0.0, 5.0]), 1.0)),
+    ArgCase("z = [0, 0.02], target 0.01 (needs a small T)", (np.array([0.0, 0.02]), 0.01)),
+    ArgCase("z = [1, 2, 3], target 1.0985 (needs a large T)", (np.array([1.0, 2.0, 3.0]), 1.0985)),
 )
 
 
 def _reference_entropy(p):
     return float(tp.entropy(p))
-
-
-def _call(fn, case):
-    args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in case.args)
-    with np.errstate(all="ignore"):  # the hints explain; numpy's warnings would only clutter
-        return fn(*args)
-
-
-def _run(check_name, cases, fn, diagnose, summary):
-    def verdict():
-        missing = _not_callable(check_name, fn)
-        if missing is not None:
-            return missing
-        name = _name(fn)
-        failures = []
-        for case in cases:
-            try:
-                got = _call(fn, case)
-            except NotImplementedError:
-                return CheckResult(None, f"{_TODO} not done yet: {name} raises "
-                                         f"NotImplementedError. Replace the stub with your code.")
-            except Exception as exc:  # a student bug: report it, never re-raise
-                first = (str(exc).strip().splitlines() or [""])[0][:200]
-                failures.append((case.name, f"{name} raised {type(exc).__name__}"
-                                 + (f": {first}" if first else "") + "."))
-                continue
-            if got is None:
-                return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the "
-                                         f"stub). Write your code in place of `return None`, "
-                                         f"then run this cell again.")
-            try:
-                text = diagnose(case, got)
-            except Exception as exc:  # an odd return value must not crash the check
-                text = (f"the result could not be read as a number "
-                        f"({type(exc).__name__}: {str(exc)[:120]}).")
-            if text:
-                failures.append((case.name, text))
-        if not failures:
-            return CheckResult(True, f"{_OK} {name} passes all {len(cases)} cases ({summary}).")
-        case_name, text = failures[0]
-        message = f'{_FAIL} {name} fails case "{case_name}":\n  {text}'
-        others = [f'"{n}"' for n, _ in failures[1:]]
-        if len(others) > 3:
-            others = others[:3] + [f"and {len(others) - 3} more"]
-        if others:
-            message += "\n  Also failing: " + ", ".join(others) + "."
-        return CheckResult(False, message, case_name)
-
-    return guarded(check_name, verdict)
 
 
 def _as_number(got):
@@ -122,9 +69,9 @@ def _as_number(got):
 def _diagnose_entropy(case, got):
     (p,) = case.args
     want = _reference_entropy(p)
-    lines = [f"p        = {_fmt(p)}", f"expected = {want:.10g}"]
+    lines = [f"p        = {fmt(p)}", f"expected = {want:.10g}"]
     arr = _as_number(got)
-    lines.append(f"got      = {_fmt(arr)}")
+    lines.append(f"got      = {fmt(arr)}")
     if arr.shape == p.shape and arr.ndim == 1 and p.size > 1:
         hint = "you returned one number per entry: add them up (H is the sum of -p_i ln p_i)."
     elif arr.size != 1:
@@ -153,7 +100,7 @@ def _diagnose_entropy(case, got):
     return "\n  ".join(lines + [f"Hint: {hint}"])
 
 
-def check_entropy(fn) -> CheckResult:
+def check_entropy(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn(p) == -sum p ln p`` (nats, 0 ln 0 = 0) on 1-D probability vectors.
 
     Cases: softmax([1, 2, 3]), a zero entry, one-hot, uniform, a 1e-300 entry.
@@ -161,7 +108,7 @@ def check_entropy(fn) -> CheckResult:
 
     Used in: notebooks/02_temperature.ipynb
     """
-    return _run("check_entropy", _entropy_cases(), fn, _diagnose_entropy,
+    return run_arg_cases("check_entropy", _entropy_cases(), fn, _diagnose_entropy,
                 "zeros, one-hot, uniform, tiny entries; natural log")
 
 
@@ -176,7 +123,7 @@ def _diagnose_temperature(case, got):
     if arr.size != 1:
         return f"expected one number T, got an array of shape {arr.shape}."
     T = float(arr.reshape(()))
-    lines = [f"z = {_fmt(z)}, target H = {target:g} nats",
+    lines = [f"z = {fmt(z)}, target H = {target:g} nats",
              f"expected T = {want_T:.8g}", f"got      T = {T:.8g}"]
     if not (math.isfinite(T) and T > 0):
         return "\n  ".join(lines + ["Hint: T must be a finite number > 0."])
@@ -206,7 +153,7 @@ def _diagnose_temperature(case, got):
     return "\n  ".join(lines + [f"Hint: {hint}"])
 
 
-def check_temperature_for_entropy(fn) -> CheckResult:
+def check_temperature_for_entropy(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn(z, target)`` returns the T with entropy(softmax(z / T)) = target (nats).
 
     Cases need T from about 0.003 to about 54, so a fixed bracket fails some of
@@ -216,7 +163,7 @@ def check_temperature_for_entropy(fn) -> CheckResult:
 
     Used in: notebooks/02_temperature.ipynb
     """
-    return _run("check_temperature_for_entropy", _TEMPERATURE_CASES, fn, _diagnose_temperature,
+    return run_arg_cases("check_temperature_for_entropy", _TEMPERATURE_CASES, fn, _diagnose_temperature,
                 "T from about 0.003 to about 54, ties")
 
 
@@ -228,12 +175,12 @@ def check_temperature_for_entropy(fn) -> CheckResult:
 # Small T and large logits overflow exp(z / T); very negative logits underflow
 # it to 0 (log 0 = -inf); a large T shows the value leaving [max z, ...] upwards.
 _SMOOTH_MAX_CASES = (
-    _Case("z = [1, 2, 3], T = 1", (np.array([1.0, 2.0, 3.0]), 1.0)),
-    _Case("z = [1, 2, 3], T = 0.001 (z / T up to 3000)", (np.array([1.0, 2.0, 3.0]), 0.001)),
-    _Case("z = [1000, 999], T = 1 (overflow)", (np.array([1000.0, 999.0]), 1.0)),
-    _Case("z = [-1000, -1001], T = 1 (underflow)", (np.array([-1000.0, -1001.0]), 1.0)),
-    _Case("z = [5, 5], T = 2 (a tie)", (np.array([5.0, 5.0]), 2.0)),
-    _Case("z = [1, 2, 3], T = 100 (large T)", (np.array([1.0, 2.0, 3.0]), 100.0)),
+    ArgCase("z = [1, 2, 3], T = 1", (np.array([1.0, 2.0, 3.0]), 1.0)),
+    ArgCase("z = [1, 2, 3], T = 0.001 (z / T up to 3000)", (np.array([1.0, 2.0, 3.0]), 0.001)),
+    ArgCase("z = [1000, 999], T = 1 (overflow)", (np.array([1000.0, 999.0]), 1.0)),
+    ArgCase("z = [-1000, -1001], T = 1 (underflow)", (np.array([-1000.0, -1001.0]), 1.0)),
+    ArgCase("z = [5, 5], T = 2 (a tie)", (np.array([5.0, 5.0]), 2.0)),
+    ArgCase("z = [1, 2, 3], T = 100 (large T)", (np.array([1.0, 2.0, 3.0]), 100.0)),
 )
 
 
@@ -244,7 +191,7 @@ def _diagnose_smooth_max(case, got):
     if arr.size != 1:
         return f"expected one number, got an array of shape {arr.shape}."
     value = float(arr.reshape(()))
-    lines = [f"z = {_fmt(z)}, T = {T:g}", f"expected = {want:.10g}", f"got      = {value:.10g}"]
+    lines = [f"z = {fmt(z)}, T = {T:g}", f"expected = {want:.10g}", f"got      = {value:.10g}"]
     if math.isclose(value, want, rel_tol=1e-9, abs_tol=1e-12):
         return None
     m, n = float(z.max()), z.size
@@ -270,7 +217,7 @@ def _diagnose_smooth_max(case, got):
     return "\n  ".join(lines + [f"Hint: {hint}"])
 
 
-def check_smooth_max(fn) -> CheckResult:
+def check_smooth_max(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn(z, T) == T * logsumexp(z / T)`` (natural log) without overflow or underflow.
 
     Cases: small T with z / T up to 3000, logits near +-1000, a tie, a large T.
@@ -278,5 +225,5 @@ def check_smooth_max(fn) -> CheckResult:
 
     Used in: notebooks/02_temperature.ipynb
     """
-    return _run("check_smooth_max", _SMOOTH_MAX_CASES, fn, _diagnose_smooth_max,
+    return run_arg_cases("check_smooth_max", _SMOOTH_MAX_CASES, fn, _diagnose_smooth_max,
                 "small and large T, logits near +-1000, ties")

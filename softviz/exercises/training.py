@@ -15,10 +15,13 @@ Used in: notebooks/07_training.ipynb
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .. import training
-from ._check import _FAIL, _OK, _TODO, CheckResult, _fmt, _name, _not_callable, guarded
+from .checking import FAIL, OK, TODO, CheckResult, fmt, fn_name, guarded, not_callable
 
 __all__ = ["check_cross_entropy_grad", "check_stablemax_cross_entropy", "check_collapse_prediction"]
 
@@ -48,41 +51,41 @@ def _finite_differences(logits, labels, h=1e-6):
 
 def _run_cases(check_name, fn, expected, hint, rtol, atol):
     def verdict():
-        missing = _not_callable(check_name, fn)
+        missing = not_callable(check_name, fn)
         if missing is not None:
             return missing
-        name = _name(fn)
+        name = fn_name(fn)
         for case, z, y in _cases():
             try:
                 with np.errstate(all="ignore"):
                     got = fn(z.copy(), y.copy())
             except NotImplementedError:
-                return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError.")
+                return CheckResult(None, f"{TODO} not done yet: {name} raises NotImplementedError.")
             except Exception as exc:
-                return CheckResult(False, f'{_FAIL} {name} raised {type(exc).__name__} on case '
+                return CheckResult(False, f'{FAIL} {name} raised {type(exc).__name__} on case '
                                           f'"{case}": {str(exc)[:160]}', case)
             if got is None:
-                return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+                return CheckResult(None, f"{TODO} not done yet: {name} returned None (the stub). "
                                          f"Write your code in place of `return None`.")
             want = expected(z, y)
             try:
                 arr = np.asarray(got, dtype=np.float64)
             except (TypeError, ValueError):
-                return CheckResult(False, f"{_FAIL} {name} returned a {type(got).__name__}, "
+                return CheckResult(False, f"{FAIL} {name} returned a {type(got).__name__}, "
                                           f"expected numbers.", case)
             if arr.shape != np.shape(want):
-                return CheckResult(False, f'{_FAIL} {name} fails case "{case}": shape {arr.shape}, '
+                return CheckResult(False, f'{FAIL} {name} fails case "{case}": shape {arr.shape}, '
                                           f"expected {np.shape(want)}.", case)
             if not np.allclose(arr, want, rtol=rtol, atol=atol):
-                return CheckResult(False, f'{_FAIL} {name} fails case "{case}":\n  expected '
-                                          f"{_fmt(want)}\n  got      {_fmt(arr)}\n  Hint: "
+                return CheckResult(False, f'{FAIL} {name} fails case "{case}":\n  expected '
+                                          f"{fmt(want)}\n  got      {fmt(arr)}\n  Hint: "
                                           f"{hint(arr, want)}", case)
-        return CheckResult(True, f"{_OK} {name} passes all {len(_cases())} cases.")
+        return CheckResult(True, f"{OK} {name} passes all {len(_cases())} cases.")
 
     return guarded(check_name, verdict)
 
 
-def check_cross_entropy_grad(fn) -> CheckResult:
+def check_cross_entropy_grad(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn(logits, labels)`` = d(mean softmax cross-entropy)/d(logits), against finite differences.
 
     Used in: notebooks/07_training.ipynb
@@ -106,7 +109,7 @@ def check_cross_entropy_grad(fn) -> CheckResult:
     return _run_cases("check_cross_entropy_grad", fn, expected, hint, rtol=1e-5, atol=1e-7)
 
 
-def check_stablemax_cross_entropy(fn) -> CheckResult:
+def check_stablemax_cross_entropy(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn(logits, labels)`` = mean -log stablemax(z)_y (a float).
 
     Used in: notebooks/07_training.ipynb
@@ -123,21 +126,21 @@ def check_stablemax_cross_entropy(fn) -> CheckResult:
     return _run_cases("check_stablemax_cross_entropy", fn, expected, hint, rtol=1e-7, atol=1e-10)
 
 
-def check_collapse_prediction(answer) -> CheckResult:
+def check_collapse_prediction(answer: str | None) -> CheckResult:
     """Check the prediction of which run collapses first: one of ``RUNS``.
 
     Used in: notebooks/07_training.ipynb
     """
     def verdict():
         if answer is None:
-            return CheckResult(None, f"{_TODO} not done yet: set `answer` to one of {RUNS}.")
+            return CheckResult(None, f"{TODO} not done yet: set `answer` to one of {RUNS}.")
         if answer not in RUNS:
-            return CheckResult(False, f"{_FAIL} {answer!r} is not one of {RUNS}.")
+            return CheckResult(False, f"{FAIL} {answer!r} is not one of {RUNS}.")
         if answer == "softmax float32":
-            return CheckResult(True, f"{_OK} right: float32 has 24 significand bits, so 1 + e^-margin "
+            return CheckResult(True, f"{OK} right: float32 has 24 significand bits, so 1 + e^-margin "
                                      f"rounds to 1 once the margin passes about 24 ln 2 = 16.6 "
                                      f"(float64: 53 ln 2 = 36.7; StableMax needs margins near 2^24).")
-        return CheckResult(False, f"{_FAIL} not {answer!r}. Hint: collapse needs e^-margin to vanish "
+        return CheckResult(False, f"{FAIL} not {answer!r}. Hint: collapse needs e^-margin to vanish "
                                   f"next to 1. Which format has the fewest bits, and which "
                                   f"activation decays exponentially rather than like 1/margin?")
 

@@ -22,19 +22,21 @@ Used in: notebooks/06_two_pass.ipynb
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from ._check import (
-    _FAIL,
-    _OK,
-    _TODO,
+from .checking import (
+    FAIL,
+    OK,
+    TODO,
     Budget,
     CheckResult,
     TooSlow,
-    _name,
-    _not_callable,
+    fn_name,
     guarded,
+    not_callable,
     too_slow_result,
 )
 
@@ -150,16 +152,16 @@ _SLOW_HINT = ("a merge is a handful of float operations (max, two exp, a multipl
 
 
 def _verdict(fn):
-    missing = _not_callable(_CHECK, fn)
+    missing = not_callable(_CHECK, fn)
     if missing is not None:
         return missing
-    name = _name(fn)
+    name = fn_name(fn)
     rng = np.random.default_rng(20200109)
     cases = list(_cases(rng))
     budget = Budget()
     student = fn
 
-    def fn(a, b):
+    def timed(a, b):
         return budget.call(student, a, b)
 
     count = 0
@@ -168,22 +170,22 @@ def _verdict(fn):
         states = [_state(c) for c in chunks]
         want = _state(x)
         try:
-            left = _fold_left(fn, states)
-            tree = _fold_tree(fn, states, rng)
+            left = _fold_left(timed, states)
+            tree = _fold_tree(timed, states, rng)
         except TooSlow as exc:
             return too_slow_result(name, exc, count - 1, len(cases), _SLOW_HINT)
         except _NotDone:
-            return CheckResult(None, f"{_TODO} not done yet: {name} returned None (the stub). "
+            return CheckResult(None, f"{TODO} not done yet: {name} returned None (the stub). "
                                      f"Write your code in place of `return None`, then run this cell again.")
         except NotImplementedError:
-            return CheckResult(None, f"{_TODO} not done yet: {name} raises NotImplementedError.")
+            return CheckResult(None, f"{TODO} not done yet: {name} raises NotImplementedError.")
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [""])[0][:160]
             hint = ("exp overflowed: rescale with exp(m_a - m) and exp(m_b - m), which are <= 1, "
                     "never with exp(m_a) or exp(m_b) alone." if isinstance(exc, OverflowError) else
                     "the check calls it as merge((m_a, s_a), (m_b, s_b)) with floats, and "
                     "m = -inf for an empty chunk.")
-            return CheckResult(False, f'{_FAIL} {name} fails case "{case}" ({count - 1} of '
+            return CheckResult(False, f'{FAIL} {name} fails case "{case}" ({count - 1} of '
                                       f"{len(cases)} cases passed before it): it raised "
                                       f"{type(exc).__name__}" + (f": {first}" if first else "")
                                + f".\n  Hint: {hint}", case)
@@ -193,7 +195,7 @@ def _verdict(fn):
                 a, b, one = states[0], None, None
                 try:
                     for st in states[1:]:
-                        one = _call(fn, a, st)
+                        one = _call(timed, a, st)
                         b = st
                         ref = _merge_reference(a, st)
                         if not _close(one, ref):
@@ -203,13 +205,13 @@ def _verdict(fn):
                 except Exception:  # the explanation is a bonus: never let it hide the verdict
                     hint = "the merged sum is s_a exp(m_a - m) + s_b exp(m_b - m) with m = max(m_a, m_b)."
                 return CheckResult(False, "\n".join([
-                    f'{_FAIL} {name} fails case "{case}" ({count - 1} of {len(cases)} cases passed '
+                    f'{FAIL} {name} fails case "{case}" ({count - 1} of {len(cases)} cases passed '
                     f"before it), merging {len(states)} chunk states {order}:",
                     f"    chunk states = {_fmt_states(states)}",
                     f"    expected     = {_fmt_state(want)}",
                     f"    got          = {_fmt_state(got)}",
                     f"  Hint: {hint}"]), case)
-    return CheckResult(True, f"{_OK} {name} merges correctly in all {count} cases: any cut of the row, "
+    return CheckResult(True, f"{OK} {name} merges correctly in all {count} cases: any cut of the row, "
                              "empty and -inf chunks, logits around 1000, any merge order.")
 
 
@@ -235,7 +237,7 @@ def _fmt_states(states):
     return "[" + ", ".join(shown) + "]"
 
 
-def check_online_merge(fn) -> CheckResult:
+def check_online_merge(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn((m_a, s_a), (m_b, s_b)) -> (m, s)``, the online softmax merge.
 
     Rows are cut into chunks at random places (empty chunks, all -inf chunks,
@@ -298,7 +300,7 @@ def _extexp_hint(a, b, got):
 
 
 def _extexp_verdict(fn):
-    bad = _not_callable(_CHECK_EXTEXP, fn)
+    bad = not_callable(_CHECK_EXTEXP, fn)
     if bad is not None:
         return bad
     cases = _extexp_cases(np.random.default_rng(2))
@@ -307,14 +309,14 @@ def _extexp_verdict(fn):
         try:
             got = budget.call(fn, a, b)
         except TooSlow as exc:
-            return too_slow_result(_name(fn), exc, done, len(cases), "a merge is a few float operations.")
+            return too_slow_result(fn_name(fn), exc, done, len(cases), "a merge is a few float operations.")
         except Exception as exc:
             hint = ("\n  Hint: a power of two overflowed: take E as the larger exponent, so that every "
                     "factor 2**(E_i - E) is at most 1." if isinstance(exc, OverflowError) else "")
-            return CheckResult(False, f"{_FAIL} {_name(fn)}({a}, {b}) raised {type(exc).__name__}: {exc} "
+            return CheckResult(False, f"{FAIL} {fn_name(fn)}({a}, {b}) raised {type(exc).__name__}: {exc} "
                                       f"({done} of {len(cases)} cases passed before it).{hint}", case=str((a, b)))
         if got is None and done == 0:
-            return CheckResult(None, f"{_TODO} not done yet: {_name(fn)} returned None. "
+            return CheckResult(None, f"{TODO} not done yet: {fn_name(fn)} returned None. "
                                      f"Return the merged pair (mantissa, exponent).")
         want = _extexp_reference(a, b)
         ok = False
@@ -324,14 +326,14 @@ def _extexp_verdict(fn):
         except Exception:
             pass
         if not ok:
-            return CheckResult(False, f"{_FAIL} merge({a}, {b}) gave {got!r}, expected "
+            return CheckResult(False, f"{FAIL} merge({a}, {b}) gave {got!r}, expected "
                                       f"({want[0]:.6g}, {want[1]:.6g}) ({done} of {len(cases)} cases passed "
                                       f"before it).\n  Hint: {_extexp_hint(a, b, got)}", case=str((a, b)))
-    return CheckResult(True, f"{_OK} all {len(cases)} merges right, exponents up to 3000 (where 2**E itself "
+    return CheckResult(True, f"{OK} all {len(cases)} merges right, exponents up to 3000 (where 2**E itself "
                              f"overflows float64) included: this is the rescale of the two-pass accumulator.")
 
 
-def check_extexp_merge(fn) -> CheckResult:
+def check_extexp_merge(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn((M_a, E_a), (M_b, E_b)) -> (M, E)``: the two-pass accumulator merge.
 
     A sum of exponentials is held as M * 2**E (Dukhan & Ablavatski, "The Two-Pass
@@ -359,7 +361,7 @@ def _floor_reference(algorithm, read_ns, copy_ns):
 
 
 def _floor_verdict(fn):
-    bad = _not_callable(_CHECK_FLOOR, fn)
+    bad = not_callable(_CHECK_FLOOR, fn)
     if bad is not None:
         return bad
     cases = [(alg, r, c) for r, c in ((0.16, 0.32), (0.5, 0.6), (1.0, 3.0)) for alg in _PASSES]
@@ -368,12 +370,12 @@ def _floor_verdict(fn):
         try:
             got = budget.call(fn, alg, r, c)
         except TooSlow as exc:
-            return too_slow_result(_name(fn), exc, done, len(cases), "this is one line of arithmetic.")
+            return too_slow_result(fn_name(fn), exc, done, len(cases), "this is one line of arithmetic.")
         except Exception as exc:
-            return CheckResult(False, f"{_FAIL} {_name(fn)}({alg!r}, {r}, {c}) raised {type(exc).__name__}: "
+            return CheckResult(False, f"{FAIL} {fn_name(fn)}({alg!r}, {r}, {c}) raised {type(exc).__name__}: "
                                       f"{exc} ({done} of {len(cases)} cases passed before it).", case=alg)
         if got is None and done == 0:
-            return CheckResult(None, f"{_TODO} not done yet: {_name(fn)} returned None. Return the floor in "
+            return CheckResult(None, f"{TODO} not done yet: {fn_name(fn)} returned None. Return the floor in "
                                      f"ns per element.")
         want = _floor_reference(alg, r, c)
         try:
@@ -382,18 +384,18 @@ def _floor_verdict(fn):
             ok = False
         if not ok:
             reads, copies = _PASSES[alg]
-            return CheckResult(False, f"{_FAIL} {alg} with read {r} and copy {c} ns/element: got {got!r}, "
+            return CheckResult(False, f"{FAIL} {alg} with read {r} and copy {c} ns/element: got {got!r}, "
                                       f"expected {want:.4g} ({done} of {len(cases)} cases passed before it).\n"
                                       f"  Hint: {alg} has {reads} pass(es) that only read x and {copies} that "
                                       f"read one array and write another (a copy's traffic).", case=alg)
     r, c = 0.16, 0.32
     ratio = _floor_reference("three_pass_recompute", r, c) / _floor_reference("two_pass", r, c)
-    return CheckResult(True, f"{_OK} all {len(cases)} floors right. With a read at {r} and a copy at {c} ns per "
+    return CheckResult(True, f"{OK} all {len(cases)} floors right. With a read at {r} and a copy at {c} ns per "
                              f"element, the floors say two-pass can be at most {ratio:.2f}x faster than "
                              f"three-pass recompute out of cache.")
 
 
-def check_memory_floor(fn) -> CheckResult:
+def check_memory_floor(fn: Callable[..., Any] | None) -> CheckResult:
     """Check ``fn(algorithm, read_ns, copy_ns) -> ns per element``: each algorithm's memory floor.
 
     Out of cache a pass costs what its memory traffic costs: a pass that only

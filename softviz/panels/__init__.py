@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
 from .style import PALETTE, lecture_mode
@@ -28,9 +29,24 @@ _LAZY = {
     "GumbelPanel": "gumbel",               # notebooks/03_gumbel.ipynb
     "SoftNMSPanel": "soft_nms",            # notebooks/04_soft_nms.ipynb
     "KDEPanel": "kde",                     # notebooks/05_kde_regimes.ipynb
-    "StepThroughPanel": "step_through",    # notebooks/06_two_pass.ipynb
+    "TwoPassPanel": "two_pass",            # notebooks/06_two_pass.ipynb
+    "StepThroughPanel": "two_pass",        # the old name of TwoPassPanel, kept so old code runs
     "TrainingPanel": "training",           # notebooks/07_training.ipynb
 }
+
+# The same names for type checkers and editors, which cannot see through __getattr__ (``X as X``:
+# an explicit re-export); tests/test_lazy_exports.py fails when this block and _LAZY disagree.
+if TYPE_CHECKING:
+    from .base import Panel as Panel
+    from .gumbel import GumbelPanel as GumbelPanel
+    from .kde import KDEPanel as KDEPanel
+    from .overflow import OverflowPanel as OverflowPanel
+    from .soft_nms import SoftNMSPanel as SoftNMSPanel
+    from .softmax_bars import SoftmaxBarsPanel as SoftmaxBarsPanel
+    from .temperature import TemperaturePanel as TemperaturePanel
+    from .training import TrainingPanel as TrainingPanel
+    from .two_pass import StepThroughPanel as StepThroughPanel
+    from .two_pass import TwoPassPanel as TwoPassPanel
 
 __all__ = [*_LAZY, "PALETTE", "lecture_mode", "registry"]
 
@@ -41,7 +57,7 @@ _NOT_PANELS = {"base", "controls", "style"}
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)
 
 
-def registry():
+def registry() -> dict[str, type[Panel]]:
     """Every panel class shipped in softviz.panels, as ``{class name: class}``.
 
     Imports each module of the package, so a new topic panel needs no list
@@ -53,5 +69,5 @@ def registry():
         if info.name not in _NOT_PANELS and not info.name.startswith("_"):
             importlib.import_module(f".{info.name}", __name__)
     prefix = __name__ + "."
-    return {cls.__name__: cls for key, cls in sorted(base._REGISTRY.items())
+    return {cls.__name__: cls for key, cls in sorted(base.registered().items())
             if key.startswith(prefix)}

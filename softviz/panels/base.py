@@ -40,6 +40,8 @@ import io
 import itertools
 import traceback
 import weakref
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import ipywidgets as widgets
 import matplotlib as mpl
@@ -53,11 +55,17 @@ __all__ = ["Panel", "offscreen"]
 
 # Every concrete subclass, "module.QualName" -> class (softviz.panels.registry()
 # keeps the ones shipped in softviz.panels).
-_REGISTRY = {}
+_REGISTRY: dict[str, type[Panel]] = {}
+
+
+def registered() -> dict[str, type[Panel]]:
+    """Every Panel subclass defined so far, keyed by ``module.qualname`` (softviz.panels.registry
+    imports the panel modules first)."""
+    return dict(_REGISTRY)
 # Live panels, so lecture_mode() can restyle them; weak so panels can be freed.
-_LIVE = weakref.WeakSet()
+_LIVE: weakref.WeakSet[Panel] = weakref.WeakSet()
 _IPYMPL_BACKENDS = {"widget", "ipympl", "module://ipympl.backend_nbagg"}
-_forced_view = None
+_forced_view: str | None = None
 _figure_numbers = itertools.count(1)
 
 _ERROR_HTML = (
@@ -70,7 +78,7 @@ _ERROR_HTML = (
 
 
 @contextlib.contextmanager
-def offscreen():
+def offscreen() -> Iterator[None]:
     """Make panels created inside this block draw nowhere (plain Agg canvas, no view).
 
     ``set()`` then costs only the computation and the artist updates; call
@@ -85,7 +93,7 @@ def offscreen():
         _forced_view = old
 
 
-def _view_kind():
+def _view_kind() -> str:
     if _forced_view is not None:
         return _forced_view
     rc = mpl.rcParams
@@ -95,14 +103,14 @@ def _view_kind():
     return "ipympl" if str(backend).lower() in _IPYMPL_BACKENDS else "image"
 
 
-def _running_loop():
+def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
 
 
-def _restyle_live_panels(ratio, colours):
+def _restyle_live_panels(ratio: float, colours: dict[str, str]) -> None:
     """Called by ``style.lecture_mode``: restyle and redraw every live panel.
 
     ``ratio`` multiplies text sizes and line widths; ``colours`` maps each old
@@ -187,15 +195,15 @@ class Panel:
     loop are merged into one update, the first one applied at once).
     """
 
-    main_control = None
-    throttle = 0.0
+    main_control: str | None = None
+    throttle: float = 0.0
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if not cls.__name__.startswith("_"):
             _REGISTRY[f"{cls.__module__}.{cls.__qualname__}"] = cls
 
-    def __init__(self, **initial):
+    def __init__(self, **initial: Any) -> None:
         self.controls = dict(self._controls())
         try:
             checked = self._checked(initial)
@@ -207,11 +215,11 @@ class Panel:
         for name, value in checked.items():
             # Observers are not attached yet: no update per keyword.
             self.controls[name].value = value
-        self.last_error = None
+        self.last_error: BaseException | None = None
         self.error_area = widgets.HTML(layout=widgets.Layout(display="none"))
-        self._batch = None
-        self._pending = set()
-        self._timer = None
+        self._batch: set[str] | None = None
+        self._pending: set[str] = set()
+        self._timer: asyncio.TimerHandle | None = None
         self._view_kind = _view_kind()
         self.figure = self._new_figure()
         self._view = self._new_view()
@@ -237,42 +245,42 @@ class Panel:
 
     # -- hooks ---------------------------------------------------------------
 
-    def _controls(self):
+    def _controls(self) -> dict[str, Any]:
         """Return ``{name: widget}`` with default values. Called once."""
         raise NotImplementedError
 
-    def _draw(self, fig):
+    def _draw(self, fig: Figure) -> None:
         """Make the axes and artists on ``fig`` (titled, axes labelled). Called once."""
         raise NotImplementedError
 
-    def _update(self, changed):
+    def _update(self, changed: frozenset[str]) -> None:
         """Recompute what depends on the control names in ``changed``; update artists.
 
         Called with every name once at construction. Do not redraw: the base does.
         """
         raise NotImplementedError
 
-    def _state(self):
+    def _state(self) -> dict[str, Any]:
         """The numbers the figure shows; the base adds nothing, so include the params."""
         return dict(self.params)
 
-    def _layout(self):
+    def _layout(self) -> list[Any]:
         """Rows of widgets above the figure; default: the controls in one wrapping row."""
         return [widgets.HBox(list(self.controls.values()),
                              layout=widgets.Layout(flex_flow="row wrap", align_items="center"))]
 
-    def _coerce(self, name, value):
+    def _coerce(self, name: str, value: Any) -> Any:
         """Check or convert a value before it reaches the widget; raise ValueError if bad."""
         return value
 
     # -- public API ------------------------------------------------------------
 
     @property
-    def params(self):
+    def params(self) -> dict[str, Any]:
         """dict name -> current control value."""
         return {name: control.value for name, control in self.controls.items()}
 
-    def set(self, **params):
+    def set(self, **params: Any) -> None:
         """Set control values as a user would, then update once.
 
         Returns None, so that ``panel.set(...)`` as a cell's last line does not
@@ -291,17 +299,17 @@ class Panel:
         if not nested and changed:
             self._apply(changed)
 
-    def state(self):
+    def state(self) -> dict[str, Any]:
         """dict of the numbers the figure currently shows (plain Python/numpy values)."""
         return self._state()
 
-    def to_png(self):
+    def to_png(self) -> bytes:
         """The current figure as PNG bytes, rendered with Agg."""
         if self._view_kind == "image" and self._view.value:
             return bytes(self._view.value)
         return self._render_png()
 
-    def close(self):
+    def close(self) -> None:
         """Close every widget of the panel (frees their comms in a kernel)."""
         _LIVE.discard(self)
         if self._timer is not None:
@@ -311,7 +319,8 @@ class Panel:
             if w is not None:
                 w.close()
 
-    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+    def _repr_mimebundle_(self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None,
+                          **kwargs: Any) -> dict[str, Any]:
         # The widget view for a live kernel, plus a PNG that GitHub, nbviewer and
         # nbconvert's HTML show when the widget cannot be rendered.
         png = base64.b64encode(self.to_png()).decode("ascii")
@@ -320,16 +329,17 @@ class Panel:
         data["text/plain"] = repr(self)
         if self._view_kind == "ipympl":
             # Used by ipympl's front end when the notebook's widget state is embedded.
-            self.figure.canvas._data_url = "data:image/png;base64," + png
+            canvas: Any = self.figure.canvas  # ipympl's Canvas (untyped); matplotlib types it as the base class
+            canvas._data_url = "data:image/png;base64," + png
         return data
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{name}={value!r}" for name, value in self.params.items())
         return f"{type(self).__name__}({args})"
 
     # -- machinery -------------------------------------------------------------
 
-    def _checked(self, params):
+    def _checked(self, params: dict[str, Any]) -> dict[str, Any]:
         unknown = [name for name in params if name not in self.controls]
         if unknown:
             raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument "
@@ -337,7 +347,7 @@ class Panel:
         return {name: check_value(name, self.controls[name], self._coerce(name, value))
                 for name, value in params.items()}
 
-    def _new_figure(self):
+    def _new_figure(self) -> Figure:
         with mpl.rc_context(style.rc()):
             fig = Figure(figsize=style.FIGSIZE, dpi=style.lecture_dpi(), layout="constrained")
             if self._view_kind == "ipympl":
@@ -358,7 +368,7 @@ class Panel:
                 style._recolour(fig, dict(zip(style.PALETTE, style.palette())))
         return fig
 
-    def _deck_watch(self):
+    def _deck_watch(self) -> list[Any]:
         """Hidden widgets that switch lecture mode on while a slide deck is presented.
 
         A probe text box the browser script writes into, the script itself
@@ -375,7 +385,7 @@ class Panel:
         self._deck_widgets = [probe, script, css]
         return list(self._deck_widgets)
 
-    def _deck_probe_changed(self, change):
+    def _deck_probe_changed(self, change: dict[str, Any]) -> None:
         value = str(change["new"])
         try:
             if value.startswith("deck"):
@@ -385,15 +395,15 @@ class Panel:
         except Exception as exc:  # a callback has nobody to raise to
             self._show_error(exc)
 
-    def _new_view(self):
+    def _new_view(self) -> Any:
         if self._view_kind == "ipympl":
             return self.figure.canvas
         if self._view_kind == "image":
             return widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
         return None
 
-    def _observer(self, name):
-        def on_change(change):
+    def _observer(self, name: str) -> Callable[[dict[str, Any]], None]:
+        def on_change(change: dict[str, Any]) -> None:
             if self._batch is not None:
                 self._batch.add(name)
                 return
@@ -406,7 +416,7 @@ class Panel:
                 self._flush(loop)
         return on_change
 
-    def _flush(self, loop):
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         # Leading edge at once, then at most one update per `throttle` seconds.
         changed, self._pending = self._pending, set()
         if changed:
@@ -415,7 +425,7 @@ class Panel:
         else:
             self._timer = None
 
-    def _apply(self, changed):
+    def _apply(self, changed: Iterable[str]) -> None:
         # An _update that moves another control queues it here rather than
         # re-entering _update half-way through.
         if self._batch is not None:
@@ -441,19 +451,19 @@ class Panel:
                 self.error_area.value = ""
                 self.error_area.layout.display = "none"
 
-    def _redraw(self):
+    def _redraw(self) -> None:
         if self._view_kind == "ipympl":
             self.figure.canvas.draw_idle()
         elif self._view_kind == "image":
             self._view.value = self._render_png()
         # "none" (offscreen): the caller renders when it wants to
 
-    def _render_png(self):
+    def _render_png(self) -> bytes:
         buf = io.BytesIO()
         self.figure.savefig(buf, format="png", dpi=self.figure.dpi)
         return buf.getvalue()
 
-    def _show_error(self, exc):
+    def _show_error(self, exc: BaseException) -> None:
         self.last_error = exc
         tb = "".join(traceback.format_exception(exc))
         self.error_area.value = _ERROR_HTML.format(
@@ -461,7 +471,7 @@ class Panel:
             tb=html.escape(tb))
         self.error_area.layout.display = None
 
-    def _restyle(self, ratio, colours=None):
+    def _restyle(self, ratio: float, colours: dict[str, str] | None = None) -> None:
         if ratio != 1:
             style._rescale_figure(self.figure, ratio)
         if colours:

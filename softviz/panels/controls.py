@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import collections
 import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
@@ -40,27 +42,28 @@ class FloatVector(widgets.HBox):
     # Python-side only: the front end edits the boxes, not this tuple.
     value = traitlets.Tuple()
 
-    def __init__(self, value, *, labels=None, description="", step=0.5, **kwargs):
-        value = tuple(float(v) for v in value)
-        labels = labels or [f"{description}{i}" for i in range(len(value))]
+    def __init__(self, value: Iterable[float], *, labels: Sequence[str] | None = None, description: str = "",
+                 step: float = 0.5, **kwargs: Any) -> None:
+        values = tuple(float(v) for v in value)
+        labels = labels or [f"{description}{i}" for i in range(len(values))]
         boxes = [widgets.FloatText(value=v, description=lab, step=step, style=WIDE,
                                    layout=widgets.Layout(width="9.5em"))
-                 for v, lab in zip(value, labels)]
+                 for v, lab in zip(values, labels)]
         super().__init__(children=boxes, **kwargs)
         self._pushing = False
-        self.value = value
+        self.value = values
         for box in boxes:
             box.observe(self._box_changed, names="value")
 
     @traitlets.validate("value")
-    def _valid_value(self, proposal):
+    def _valid_value(self, proposal: dict[str, Any]) -> tuple[float, ...]:
         value = tuple(float(v) for v in proposal["value"])
         if self.children and len(value) != len(self.children):
             raise traitlets.TraitError(f"needs {len(self.children)} numbers, got {len(value)}")
         return value
 
     @traitlets.observe("value")
-    def _push_to_boxes(self, change):
+    def _push_to_boxes(self, change: dict[str, Any]) -> None:
         # Filling box 0 would otherwise fire _box_changed with a half-updated
         # tuple and overwrite the value being set.
         self._pushing = True
@@ -70,7 +73,7 @@ class FloatVector(widgets.HBox):
         finally:
             self._pushing = False
 
-    def _box_changed(self, change):
+    def _box_changed(self, change: dict[str, Any]) -> None:
         if not self._pushing:
             self.value = tuple(box.value for box in self.children)
 
@@ -86,7 +89,7 @@ class _ExactLogSlider(widgets.FloatLogSlider):
     _ECHO_MEMORY = 16
 
     @traitlets.validate("value")
-    def _validate_value(self, proposal):
+    def _validate_value(self, proposal: dict[str, Any]) -> float:
         value = super()._validate_value(proposal)
         recent = self.__dict__.setdefault("_recent_values", collections.deque(maxlen=self._ECHO_MEMORY))
         # Compare with the last accepted value, not self.value: a front-end
@@ -97,7 +100,8 @@ class _ExactLogSlider(widgets.FloatLogSlider):
         return value
 
 
-def log_slider(value, lo, hi, description, *, base=10.0, width="26em"):
+def log_slider(value: float, lo: float, hi: float, description: str, *, base: float = 10.0,
+               width: str = "26em") -> widgets.FloatLogSlider:
     """A ``FloatLogSlider`` from ``lo`` to ``hi`` (actual values, not exponents).
 
     ``step=None``: with a step, the browser snaps a value set from code
@@ -105,14 +109,14 @@ def log_slider(value, lo, hi, description, *, base=10.0, width="26em"):
     Values that come back from the browser changed by rounding only are ignored.
     """
     # log10 is exact at powers of ten, where math.log(x, 10) is not.
-    exponent = math.log10 if base == 10 else (lambda x: math.log(x, base))
+    exponent: Callable[[float], float] = math.log10 if base == 10 else (lambda x: math.log(x, base))
     return _ExactLogSlider(
         value=value, base=base, min=exponent(lo), max=exponent(hi), step=None,
         description=description, readout_format=".3g", style=WIDE,
         layout=widgets.Layout(width=width))
 
 
-def on_release(*controls):
+def on_release(*controls: widgets.Widget) -> widgets.Widget | None:
     """Make ``controls`` report only when the user lets go (``continuous_update=False``).
 
     For controls whose update is too slow to follow a dragged slider
@@ -123,7 +127,7 @@ def on_release(*controls):
     return controls[0] if controls else None
 
 
-def _finite_float(name, value):
+def _finite_float(name: str, value: object) -> float:
     # the one validation module words it (10**400 is an OverflowError in float()); a panel
     # answers every bad control value with ValueError, whatever its type
     try:
@@ -132,14 +136,14 @@ def _finite_float(name, value):
         raise ValueError(str(exc)) from None
 
 
-def _same(value, option):
+def _same(value: object, option: object) -> bool:
     try:
         return bool(value == option) and type(value) is not bool or value is option
     except Exception:
         return False
 
 
-def check_value(name, widget, value):
+def check_value(name: str, widget: widgets.Widget, value: Any) -> Any:
     """Return ``value`` as ``widget`` will hold it, or raise ``ValueError``.
 
     Widgets clamp out-of-range numbers silently and raise ``TraitError`` for
@@ -175,13 +179,13 @@ def check_value(name, widget, value):
         if isinstance(widget, widgets.FloatLogSlider):
             # A log slider's min/max are exponents of its base.
             lo, hi = widget.base ** lo, widget.base ** hi
-        if lo is not None and not (lo <= x <= hi):
+        if lo is not None and hi is not None and not (lo <= x <= hi):
             raise ValueError(f"{name}={value!r} is outside [{lo:g}, {hi:g}]")
         return x
     return value
 
 
-def sweep(widget, n):
+def sweep(widget: widgets.Widget, n: int) -> list[Any]:
     """``n`` values that move ``widget`` across its range, each different from the last.
 
     Used by ``python -m softviz.bench --panels`` to time a panel's ``set()``.

@@ -12,13 +12,13 @@ that became inf, NaN or exactly 0 are coloured; logits past the format's
 overflow threshold (or below its underflow threshold) are hatched.
 
 Right, the whole (scale, dtype) plane at the current shift, coloured by what
-the naive formula returns (``softviz.numerics.NAIVE_OUTCOMES``), with each
+the naive formula returns (``softviz.overflow.NAIVE_OUTCOMES``), with each
 format's overflow threshold marked and the current slider position ringed.
 
 How each row is computed:
 
 * naive and stable: every operation rounded to the chosen format
-  (``softviz.numerics.softmax_steps``), so bfloat16 is emulated exactly and
+  (``softviz.overflow.softmax_steps``), so bfloat16 is emulated exactly and
   float16 is really float16;
 * two-pass: ``softviz.softmax(z, algorithm="two_pass")`` (Dukhan and
   Ablavatski, "The Two-Pass Softmax Algorithm", 2020, arXiv:2001.04438). The C
@@ -26,24 +26,29 @@ How each row is computed:
   float32 and the result rounded to the format, which is what libraries do
   with 16-bit inputs.
 
+The lesson's static figure (``plot_collapse``) is in softviz/figures/overflow.py.
+
 Used in: notebooks/01_overflow.ipynb
 """
 from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import NullLocator
+from numpy.typing import ArrayLike
 
 from .. import numerics
+from .. import overflow as lesson
 from ..core import softmax
 from . import style
 from .base import Panel
 from .controls import WIDE, log_slider
 
-__all__ = ["OverflowPanel", "BASE", "two_pass_in", "plot_collapse"]
+__all__ = ["OverflowPanel", "BASE", "two_pass_in"]
 
 #: The logit pattern the sliders scale and shift: z = s * BASE + c; max(BASE) = 1.
 BASE = (1.0, 0.9, 0.0, -1.0)
@@ -87,7 +92,7 @@ def _cell_colour(v):
     return "white"
 
 
-def two_pass_in(z, dtype):
+def two_pass_in(z: ArrayLike, dtype: str) -> np.ndarray:
     """``softviz.softmax(z, algorithm="two_pass")`` for logits of ``dtype`` (one of numerics.DTYPES).
 
     float32/float64 run natively in the C core; float16 and bfloat16 logits
@@ -112,7 +117,7 @@ class OverflowPanel(Panel):
     the logits and every result as float64 arrays of the format's values;
     ``sums`` the row sums; ``nonfinite`` maps each method to True when its
     result holds an inf or a NaN, ``nonfinite_methods`` lists those methods;
-    ``naive_outcome`` is one of ``softviz.numerics.NAIVE_OUTCOMES``;
+    ``naive_outcome`` is one of ``softviz.overflow.NAIVE_OUTCOMES``;
     ``threshold`` the format's largest logit with finite exp and
     ``threshold_scale`` the scale at which the largest logit reaches it;
     ``plane`` the outcome codes over ``plane_scales`` for each of ``dtypes``.
@@ -200,7 +205,7 @@ class OverflowPanel(Panel):
         ax.set_title("naive result", loc="left")
         ax.set_xticks([0.1, 10, 1000], ["0.1", "10", "1000"])
         ax.xaxis.set_minor_locator(NullLocator())
-        handles = [Patch(facecolor=col, edgecolor="#888888", label=lab)
+        handles: list[Artist] = [Patch(facecolor=col, edgecolor="#888888", label=lab)
                    for col, lab in zip(_OUTCOME_COLOURS, _OUTCOME_LABELS)]
         handles.append(Line2D([], [], color=style.INK, linewidth=2.2,
                               label="overflow threshold"))
@@ -216,16 +221,16 @@ class OverflowPanel(Panel):
         p = self.params
         dtype, scale, shift = p["dtype"], float(p["scale"]), float(p["shift"])
         z = scale * np.asarray(BASE) + shift
-        naive = numerics.softmax_steps(z, dtype, "naive")
-        stable = numerics.softmax_steps(z, dtype, "stable")
+        naive = lesson.softmax_steps(z, dtype, "naive")
+        stable = lesson.softmax_steps(z, dtype, "stable")
         results = {"naive": naive.p, "stable": stable.p, "two_pass": two_pass_in(z, dtype)}
         limits = numerics.exp_thresholds(dtype)
         with np.errstate(all="ignore"):
             sums = {m: float(np.sum(results[m])) for m in METHODS}
         nonfinite = {m: bool(not np.isfinite(results[m]).all()) for m in METHODS}
-        outcome = numerics.NAIVE_OUTCOMES[int(numerics.naive_outcome(z, dtype))]
+        outcome = lesson.NAIVE_OUTCOMES[int(lesson.naive_outcome(z, dtype))]
         if changed & {"shift"} or not hasattr(self, "_plane"):
-            self._plane = numerics.naive_outcome_grid(BASE, self._plane_scales, shift)
+            self._plane = lesson.naive_outcome_grid(BASE, self._plane_scales, shift)
             self._mesh.set_array(self._plane.ravel())
             # the scale at which the largest logit, s + c, reaches each threshold
             self._threshold_scales = self._thresholds - shift
@@ -257,7 +262,8 @@ class OverflowPanel(Panel):
                     over, under = v > limits.max_finite_arg, v < limits.min_nonzero_arg
                     text.set_text(_cell_text(v, 4))
                     cell.set_facecolor("white")
-                    cell.set_hatch("///" if over or under else None)
+                    # None clears the hatch: matplotlib accepts it, its stub says str
+                    cell.set_hatch("///" if over or under else None)  # type: ignore[arg-type]
                     cell.set_edgecolor(_INF if over else style.PALETTE[2] if under else "#BBBBBB")
                 else:
                     text.set_text(_cell_text(v, 2))
@@ -286,67 +292,3 @@ class OverflowPanel(Panel):
         shown["plane_scales"] = self._plane_scales.copy()
         shown["dtypes"] = numerics.DTYPES
         return shown
-
-
-def plot_collapse(gap_max=45.0, ax=None):
-    """The loss gradient of the correct class for logits [D, 0] against D: softmax collapse at a glance.
-
-    Plots |dL/dz_correct| on a log scale for softmax cross-entropy computed in
-    float32 and float64 (``softviz.numerics.collapse_profile``), the exact
-    value, and StableMax in float32; a computed gradient that is exactly 0
-    (collapse) is drawn on the bottom edge. Each curve has its own line style
-    or marker, so the figure reads without colour. Vertical lines mark
-    ``collapse_threshold`` (24 ln 2 for float32, 53 ln 2 for float64). From
-    Prieto, Barsbey, Mediano and Birdal, "Grokking at the Edge of Numerical
-    Stability" (2025, arXiv:2501.04697). Draws on ``ax`` or on a new pyplot
-    figure of ``style.FIGSIZE``; returns the figure.
-
-    Used in: notebooks/01_overflow.ipynb
-    """
-    import matplotlib as mpl
-
-    if not (np.isfinite(gap_max) and gap_max > 0):
-        raise ValueError(f"gap_max must be finite and > 0, got {gap_max!r}")
-    with mpl.rc_context(style.rc()):
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            fig, ax = plt.subplots(figsize=style.FIGSIZE, layout="constrained")
-        else:
-            fig = ax.figure
-        gaps = np.linspace(0.0, gap_max, 2001)
-        f32, f64 = (numerics.collapse_profile(gaps, d) for d in ("float32", "float64"))
-        floor = 1e-22  # where an exact 0 is drawn: below every non-zero value shown
-        ax.set_yscale("log")
-
-        def show(values):
-            a = np.abs(values)
-            return np.where(a == 0, floor, a)
-
-        # Colour is never the only channel (grayscale prints, colour-blind
-        # readers): every curve also has its own line style or marker.
-        every = len(gaps) // 12
-        ax.plot(gaps, np.abs(f64["exact_grad"]), color=style.INK, linewidth=1.0,
-                linestyle=":", label="softmax, exact")
-        ax.plot(gaps, show(f64["grad"]), color=style.PALETTE[3], linestyle="--", linewidth=2.2,
-                label="softmax, float64")
-        ax.plot(gaps, show(f32["grad"]), color=style.PALETTE[1], linestyle="-",
-                label="softmax, float32")
-        ax.plot(gaps, show(f32["stablemax_grad"]), color=style.PALETTE[0], linestyle="-",
-                marker="o", markevery=(every // 2, every), markersize=5,
-                label="StableMax, float32")
-        for dtype, colour in (("float32", style.PALETTE[1]), ("float64", style.PALETTE[3])):
-            d = numerics.collapse_threshold(dtype)
-            ax.axvline(d, color=colour, linestyle=(0, (1, 3)), linewidth=1.0)
-            ax.annotate(f"{dtype} collapses\nD = {d:.4g}", xy=(d, 1e-11),
-                        xytext=(4, 0), textcoords="offset points", color=colour,
-                        ha="left", va="center")
-        ax.set_ylim(floor / 3, 3.0)
-        ax.set_yticks([1e-20, 1e-15, 1e-10, 1e-5, 1.0])
-        ax.yaxis.set_minor_locator(NullLocator())
-        ax.set_xlim(0, gap_max)
-        ax.set_xlabel("logit gap D (logits [D, 0], the first class is correct)")
-        ax.set_ylabel("|gradient| of the correct logit\n(exact 0 drawn at the bottom)")
-        ax.set_title("Softmax collapse: the gradient becomes exactly 0", loc="left")
-        ax.legend(loc="lower left", frameon=False)
-    return fig

@@ -1,13 +1,13 @@
 """``SoftNMSPanel``: hard NMS vs linear and Gaussian Soft-NMS on a synthetic crowded scene.
 
-Left, a seeded scene (``softviz.nms.make_scene``): grey objects, detections
+Left, a seeded scene (``softviz.soft_nms.make_scene``): grey objects, detections
 drawn as boxes coloured by score (dark yellow = low, dark blue = high); right, the decay
 f(IoU) with the current parameters and, for the round shown, each box's IoU
 with M and the factor it got. The ``round`` slider steps through the greedy
 rounds (0 = the raw detections; the last round = the final result).
 
-Also here: the drawing helpers the notebook uses on its own matplotlib axes
-(``draw_scene``, ``draw_decay_curves``, ``score_colormap``).
+The drawing helpers the notebook uses on its own matplotlib axes (``draw_scene``,
+``draw_decay_curves``, ``score_colormap``) are in softviz/figures/soft_nms.py.
 
 Soft-NMS: N. Bodla, B. Singh, R. Chellappa, L. S. Davis, "Soft-NMS --
 Improving Object Detection With One Line of Code", ICCV 2017, arXiv:1704.04503.
@@ -16,99 +16,26 @@ Used in: notebooks/04_soft_nms.ipynb
 """
 from __future__ import annotations
 
+from typing import Any
+
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from .. import nms
+from .. import soft_nms as lesson
+from ..figures.soft_nms import OBJECT_GREY, score_colormap
 from . import style
 from .base import Panel
 from .controls import WIDE, log_slider
 
-__all__ = ["SoftNMSPanel", "draw_scene", "draw_decay_curves", "score_colormap"]
+__all__ = ["SoftNMSPanel"]
 
 # The panel's scene: 7 objects x 5 detections + 3 false positives = 38 boxes,
 # small enough to follow round by round.
 _SCENE = {"n_objects": 7, "detections_per_object": 5, "false_positives": 3}
 _ROUND_MAX = 10_000  # "the last round": the slider is clamped to the real count
-_OBJECT_GREY = "#D9D9D9"
 _GONE_GREY = "#9A9A9A"
-
-
-def score_colormap():
-    """Dark yellow (score 0) -> dark blue (score 1), from ``style.PALETTE``.
-
-    Both ends read on white (no light yellow: a low-score box must stay
-    visible), and the lightness falls monotonically, so it also reads in
-    grayscale.
-
-    Used in: notebooks/04_soft_nms.ipynb
-    """
-    p = style.PALETTE
-    return LinearSegmentedColormap.from_list("softviz_score", [p[2], p[0]])
-
-
-def draw_scene(ax, scene, keep=None, scores=None, *, title=None, linewidth=1.6):
-    """Draw ``scene`` on ``ax``: objects as grey areas, boxes coloured by score.
-
-    ``keep``/``scores`` (from ``soft_nms``): only those boxes, coloured by
-    their final score (the others are not drawn); default: every raw
-    detection with its raw score. Image coordinates (y down). Returns the
-    list of box patches.
-
-    Used in: notebooks/04_soft_nms.ipynb
-    """
-    cmap = score_colormap()
-    for g in scene.gt_boxes:
-        ax.add_patch(Rectangle(g[:2], g[2] - g[0], g[3] - g[1], facecolor=_OBJECT_GREY,
-                               edgecolor="none", zorder=0))
-    if keep is None:
-        keep, scores = np.arange(len(scene.boxes)), scene.scores
-    order = np.argsort(scores, kind="stable")  # high scores drawn on top
-    patches = []
-    for i in order:
-        b = scene.boxes[keep[i]]
-        patches.append(ax.add_patch(Rectangle(
-            b[:2], b[2] - b[0], b[3] - b[1], fill=False, edgecolor=cmap(float(scores[i])),
-            linewidth=linewidth, zorder=2 + float(scores[i]))))
-    ax.set_xlim(0, scene.size)
-    ax.set_ylim(scene.size, 0)
-    ax.set_aspect("equal")
-    ax.set_xlabel("x (pixels)")
-    ax.set_ylabel("y (pixels)")
-    if title is not None:
-        ax.set_title(title)
-    return patches
-
-
-def draw_decay_curves(ax, *, sigma=0.5, iou_threshold=0.3, highlight=None):
-    """The three decay functions f(IoU) on ``ax`` (``highlight``: the method drawn bold).
-
-    Used in: notebooks/04_soft_nms.ipynb
-    """
-    u = np.linspace(0.0, 1.0, 501)
-    lines = {}
-    # Colour, dash pattern and marker differ per method, and hard/linear sit a hair apart:
-    # both are exactly 1 below Nt, and drawn on top of each other one would vanish.
-    looks = {"hard": (style.PALETTE[1], (0, (6, 3)), "s", 0.012),
-             "linear": (style.PALETTE[2], "-.", "^", -0.012),
-             "gaussian": (style.PALETTE[0], "-", "o", 0.0)}
-    for method in nms.METHODS:
-        color, dash, marker, offset = looks[method]
-        bold = highlight in (None, method)
-        lines[method] = ax.plot(u, nms.decay_weight(u, method, sigma=sigma,
-                                                    iou_threshold=iou_threshold) + offset,
-                                color=color, linestyle=dash, marker=marker, markevery=(25, 50),
-                                markersize=5, linewidth=2.2 if bold else 1.2,
-                                alpha=1.0 if bold else 0.45, label=method)[0]
-    ax.axvline(iou_threshold, color=style.INK, linestyle=":", linewidth=1.0)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(-0.03, 1.08)
-    ax.set_xlabel("IoU(M, b)")
-    ax.set_ylabel("score multiplier f")
-    return lines
 
 
 class SoftNMSPanel(Panel):
@@ -131,7 +58,7 @@ class SoftNMSPanel(Panel):
 
     def _controls(self):
         return {
-            "method": widgets.ToggleButtons(options=list(nms.METHODS), value="gaussian",
+            "method": widgets.ToggleButtons(options=list(lesson.METHODS), value="gaussian",
                                             description="method", style=WIDE),
             "iou_threshold": widgets.FloatSlider(value=0.3, min=0.0, max=0.9, step=0.05,
                                                  description="Nt (IoU threshold)", style=WIDE),
@@ -157,7 +84,7 @@ class SoftNMSPanel(Panel):
             1, 2, width_ratios=[1.0, 1.15])
         n_boxes = (_SCENE["n_objects"] * _SCENE["detections_per_object"]
                    + _SCENE["false_positives"])
-        self._objects = [ax_scene.add_patch(Rectangle((0, 0), 0, 0, facecolor=_OBJECT_GREY,
+        self._objects = [ax_scene.add_patch(Rectangle((0, 0), 0, 0, facecolor=OBJECT_GREY,
                                                       edgecolor="none", zorder=0))
                          for _ in range(_SCENE["n_objects"])]
         self._boxes = [ax_scene.add_patch(Rectangle((0, 0), 0, 0, fill=False))
@@ -194,12 +121,12 @@ class SoftNMSPanel(Panel):
             Line2D([], [], color=self._cmap(0.5), linewidth=1.2, linestyle="--", label="in play"),
             Line2D([], [], color=_GONE_GREY, linewidth=1.0, linestyle=":", label="discarded"),
             Line2D([], [], color=style.PALETTE[1], linewidth=2.5, label="M"),
-            Patch(facecolor=_OBJECT_GREY, label="object"),
+            Patch(facecolor=OBJECT_GREY, label="object"),
         ], loc="outside lower center", ncols=5, frameon=False)
         self._u = np.linspace(0.0, 1.0, 401)
-        self._scene = None
+        self._scene: lesson.Scene | None = None  # made by the first _update
 
-    def set(self, **params):
+    def set(self, **params: Any) -> None:
         """Set control values as a user would, then update once.
 
         ``round`` is checked against [0, last possible round] rather than the
@@ -227,7 +154,7 @@ class SoftNMSPanel(Panel):
     def _update(self, changed):
         p = self.params
         if self._scene is None or changed & {"crowd", "seed"}:
-            self._scene = nms.make_scene(p["seed"], crowd=p["crowd"], **_SCENE)
+            self._scene = lesson.make_scene(p["seed"], crowd=p["crowd"], **_SCENE)
             for patch, g in zip(self._objects, self._scene.gt_boxes):
                 patch.set_bounds(g[0], g[1], g[2] - g[0], g[3] - g[1])
         if changed - {"round"}:
@@ -244,32 +171,34 @@ class SoftNMSPanel(Panel):
 
     def _run(self, p):
         sc = self._scene
+        assert sc is not None
         kwargs = {"method": p["method"], "sigma": p["sigma"],
                   "iou_threshold": p["iou_threshold"], "score_threshold": p["score_threshold"]}
-        self._rounds = nms.soft_nms_trace(sc.boxes, sc.scores, **kwargs)
+        self._rounds = lesson.soft_nms_trace(sc.boxes, sc.scores, **kwargs)
         self._keep = np.array([r.selected for r in self._rounds], dtype=np.int64)
         self._final = np.array([r.score for r in self._rounds], dtype=np.float64)
         kept_boxes = [sc.boxes[self._keep]]
-        self._ap50 = nms.average_precision(kept_boxes, [self._final], [sc.gt_boxes],
+        self._ap50 = lesson.average_precision(kept_boxes, [self._final], [sc.gt_boxes],
                                            iou_threshold=0.5)
-        self._ap = nms.average_precision(kept_boxes, [self._final], [sc.gt_boxes],
-                                         iou_threshold=nms.COCO_IOU_THRESHOLDS)
-        self._curve.set_data(self._u, nms.decay_weight(
+        self._ap = lesson.average_precision(kept_boxes, [self._final], [sc.gt_boxes],
+                                         iou_threshold=lesson.COCO_IOU_THRESHOLDS)
+        self._curve.set_data(self._u, lesson.decay_weight(
             self._u, p["method"], sigma=p["sigma"], iou_threshold=p["iou_threshold"]))
         self._nt_line.set_xdata([p["iou_threshold"]] * 2)
         self._nt_line.set_visible(p["method"] != "gaussian")
 
     def _show(self, r, p):
         sc = self._scene
+        assert sc is not None
         n = len(sc.boxes)
         status = np.where(sc.scores >= p["score_threshold"], 0, 2)
         current = np.where(status == 0, sc.scores, np.nan)
-        for rnd in self._rounds[:r]:
-            status[rnd.selected] = 1
-            current[rnd.selected] = np.nan
-            current[rnd.others] = rnd.after
-            status[rnd.discarded] = 2
-            current[rnd.discarded] = np.nan
+        for done in self._rounds[:r]:
+            status[done.selected] = 1
+            current[done.selected] = np.nan
+            current[done.others] = done.after
+            status[done.discarded] = 2
+            current[done.discarded] = np.nan
         kept_score = np.full(n, np.nan)
         kept_score[self._keep[:r]] = self._final[:r]
         for i, (patch, b) in enumerate(zip(self._boxes, sc.boxes)):

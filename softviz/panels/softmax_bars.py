@@ -10,10 +10,12 @@ Used in: notebooks/00_start_here.ipynb
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
 import scipy.special
+from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from ..core import ALGORITHMS, softmax
@@ -27,7 +29,7 @@ _N = 3
 _YMAX = 1.15  # headroom above p = 1 for the value label
 
 
-def _fmt_probability(p):
+def _fmt_probability(p: float) -> str:
     # Three decimals read best; tiny probabilities would all print 0.000.
     # An exact 0 (underflow) is worth telling apart from a small number.
     if p == 0:
@@ -47,7 +49,7 @@ class SoftmaxBarsPanel(Panel):
 
     main_control = "temperature"
 
-    def _controls(self):
+    def _controls(self) -> dict[str, Any]:
         return {
             "logits": FloatVector((1.0, 2.0, 3.0), labels=["z₁", "z₂", "z₃"], step=0.5),
             "temperature": log_slider(1.0, 0.01, 100.0, "temperature T"),
@@ -55,12 +57,12 @@ class SoftmaxBarsPanel(Panel):
                                           description="algorithm", style=WIDE),
         }
 
-    def _draw(self, fig):
+    def _draw(self, fig: Figure) -> None:
         ax = self._ax = fig.add_subplot()
         x = np.arange(_N)
         self._bars = ax.bar(x, np.zeros(_N), width=0.6, color=style.PALETTE[0],
                             edgecolor=style.INK, linewidth=0.8)
-        self._labels = [ax.text(i, 0.0, "", ha="center", va="bottom") for i in x]
+        self._labels = [ax.text(i, 0.0, "", ha="center", va="bottom") for i in range(_N)]
         ax.axhline(1 / _N, color=style.PALETTE[2], linestyle="--", linewidth=1.2)
         ax.annotate(f"uniform\n1/{_N}", xy=(1, 1 / _N), xycoords=("axes fraction", "data"),
                     xytext=(4, 0), textcoords="offset points", va="center", ha="left",
@@ -76,9 +78,9 @@ class SoftmaxBarsPanel(Panel):
         # into the other at lecture-mode sizes; constrained layout stacks them.
         self._title = fig.suptitle(" ", x=0.01, ha="left", fontweight="bold")
         self._subtitle = ax.set_title(" ", loc="left", fontweight="normal")
-        self._shown = {"logits": (0.0,) * _N}
+        self._shown: dict[str, Any] = {"logits": (0.0,) * _N}
 
-    def _update(self, changed):
+    def _update(self, changed: frozenset[str]) -> None:
         p = self.params
         logits = tuple(p["logits"])
         probs = softmax(np.asarray(logits, dtype=np.float64) / p["temperature"],
@@ -94,7 +96,7 @@ class SoftmaxBarsPanel(Panel):
         self._shown = {"logits": logits, "temperature": float(p["temperature"]),
                        "algorithm": p["algorithm"], "probabilities": probs, "entropy": entropy}
 
-    def _state(self):
+    def _state(self) -> dict[str, Any]:
         shown = dict(self._shown)
         shown["probabilities"] = shown["probabilities"].copy()
         return shown

@@ -35,6 +35,11 @@ shows ``softviz.lecture_mode()``.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from matplotlib.typing import ColorType
 
 __all__ = [
     "PALETTE",
@@ -100,23 +105,23 @@ _LINE = {"lines.linewidth": 1.8, "axes.linewidth": 0.9, "patch.linewidth": 0.9,
 
 # Global rcParams that lecture_mode() scales; their values before it ran.
 _LECTURE_KEYS = tuple(_FONT) + tuple(_LINE) + ("grid.linewidth",)
-_saved_rc = None
+_saved_rc: dict[str, Any] | None = None
 _scale = 1.0
-_aspect = None       # None, or the SLIDE_SIZES key lecture mode lays out for
+_aspect: str | None = None       # None, or the SLIDE_SIZES key lecture mode lays out for
 _auto = False        # True when a deck switched lecture mode on (and may switch it off)
 
 
-def lecture_scale():
+def lecture_scale() -> float:
     """The current size factor: 1.0 normally, ``LECTURE_SCALE`` in lecture mode."""
     return _scale
 
 
-def lecture_aspect():
+def lecture_aspect() -> str | None:
     """``None`` outside lecture mode, else the screen shape it lays out for ("4:3" or "16:9")."""
     return _aspect
 
 
-def lecture_dpi(aspect=None):
+def lecture_dpi(aspect: str | None = None) -> float:
     """Dots per inch of a panel figure: ``DPI``, or in lecture mode what fits the screen.
 
     A figure of ``FIGSIZE`` inches at this dpi fits the screen of
@@ -126,19 +131,21 @@ def lecture_dpi(aspect=None):
     return DPI if aspect is None else _LECTURE_DPI[aspect]
 
 
-def palette():
+def palette() -> tuple[str, ...]:
     """The colours panels draw with now: ``PALETTE``, or ``LECTURE_PALETTE`` in lecture mode."""
     return LECTURE_PALETTE if _aspect is not None else PALETTE
 
 
-def rc():
+# Keys are rcParams names; recent matplotlib types them as literals (rc_context checks them),
+# older releases as str: Any keys suit both.
+def rc() -> dict[Any, Any]:
     """The rcParams every panel draws with (sizes include the lecture scale).
 
     The base Panel wraps figure creation in ``matplotlib.rc_context(rc())``.
     """
     from cycler import cycler
 
-    params = {k: v * _scale for k, v in {**_FONT, **_LINE}.items()}
+    params: dict[str, Any] = {k: v * _scale for k, v in {**_FONT, **_LINE}.items()}
     params.update({
         "axes.prop_cycle": cycler(color=list(palette())),
         "axes.titleweight": "bold",
@@ -158,7 +165,7 @@ def rc():
     return params
 
 
-def _check_aspect(aspect):
+def _check_aspect(aspect: object) -> str:
     if not isinstance(aspect, str):
         raise TypeError(f"aspect must be a string, one of {tuple(SLIDE_SIZES)}, got {aspect!r}")
     if aspect not in SLIDE_SIZES:
@@ -166,7 +173,7 @@ def _check_aspect(aspect):
     return aspect
 
 
-def lecture_mode(on=True, *, aspect="4:3"):
+def lecture_mode(on: bool = True, *, aspect: str = "4:3") -> None:
     """The projector layout for every panel; ``lecture_mode(False)`` undoes it.
 
     ``on=True``: fonts and lines ``LECTURE_SCALE`` times larger (in
@@ -189,7 +196,7 @@ def lecture_mode(on=True, *, aspect="4:3"):
     _switch(bool(on), aspect)
 
 
-def _switch(on, aspect, auto=False):
+def _switch(on: bool, aspect: str, auto: bool = False) -> None:
     import matplotlib as mpl
 
     global _saved_rc, _scale, _aspect, _auto
@@ -199,14 +206,16 @@ def _switch(on, aspect, auto=False):
             _auto = False   # the user asked for it too: a deck that stops leaves it on
         return
     old_scale, old_palette = _scale, palette()
+    # matplotlib types rcParams by literal key names; these keys are computed strings
+    rc_params: Any = mpl.rcParams
     if on and _saved_rc is None:
-        _saved_rc = {k: mpl.rcParams[k] for k in _LECTURE_KEYS}
+        _saved_rc = {k: rc_params[k] for k in _LECTURE_KEYS}
         for k, v in _saved_rc.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool):
-                mpl.rcParams[k] = v * LECTURE_SCALE
+                rc_params[k] = v * LECTURE_SCALE
         _scale = LECTURE_SCALE
     elif not on:
-        mpl.rcParams.update(_saved_rc)
+        rc_params.update(_saved_rc)
         _saved_rc = None
         _scale = 1.0
     _aspect = new_aspect
@@ -218,7 +227,7 @@ def _switch(on, aspect, auto=False):
         base._restyle_live_panels(_scale / old_scale, dict(zip(old_palette, palette())))
 
 
-def _deck_changed(presenting, aspect="4:3"):
+def _deck_changed(presenting: bool, aspect: str = "4:3") -> None:
     """A panel's front end saw a slide deck start (``True``) or stop: switch lecture mode.
 
     A deck that stops switches lecture mode off only if a deck switched it on:
@@ -231,7 +240,7 @@ def _deck_changed(presenting, aspect="4:3"):
         _switch(False, aspect)
 
 
-def _recolour(fig, mapping):
+def _recolour(fig: Figure, mapping: dict[str, str]) -> None:
     """Replace colours of ``fig``'s artists by ``mapping`` (hex -> hex), alpha kept.
 
     Panels pick colours from ``PALETTE`` by index when they draw; this swaps
@@ -248,7 +257,7 @@ def _recolour(fig, mapping):
     if not table:
         return
 
-    def swap(colour):
+    def swap(colour: Any) -> tuple[float, float, float, float] | None:
         if colour is None or isinstance(colour, str) and colour in ("none", "auto"):
             return None
         try:
@@ -258,7 +267,7 @@ def _recolour(fig, mapping):
         new = table.get(to_hex(rgba[:3]).lower())
         return None if new is None else (*new[:3], rgba[3])
 
-    def swap_array(colours):
+    def swap_array(colours: Any) -> list[Any] | None:
         arr = np.asarray(colours, dtype=float)
         if arr.ndim != 2 or not len(arr):
             return None
@@ -276,10 +285,11 @@ def _recolour(fig, mapping):
             cmap = artist.get_cmap()
             colours = [swap(c) for c in np.atleast_2d(cmap(np.arange(cmap.N)))]
             if any(c is not None for c in colours):
-                new = ListedColormap([c if c is not None else tuple(o) for c, o in
-                                      zip(colours, cmap(np.arange(cmap.N)))], name=cmap.name)
-                artist.set_cmap(new.with_extremes(bad=cmap.get_bad(), under=cmap.get_under(),
-                                                  over=cmap.get_over()))
+                recoloured = ListedColormap([c if c is not None else tuple(o) for c, o in
+                                             zip(colours, cmap(np.arange(cmap.N)))], name=cmap.name)
+                # get_bad() and friends give RGBA arrays: as tuples they are the same colours
+                artist.set_cmap(recoloured.with_extremes(bad=tuple(cmap.get_bad()), under=tuple(cmap.get_under()),
+                                                         over=tuple(cmap.get_over())))
         if isinstance(artist, Line2D):
             for get, set_ in (("get_color", "set_color"),
                               ("get_markerfacecolor", "set_markerfacecolor"),
@@ -294,16 +304,16 @@ def _recolour(fig, mapping):
                     getattr(artist, set_)(new)
         elif isinstance(artist, Collection):
             for get, set_ in (("get_facecolor", "set_facecolor"), ("get_edgecolor", "set_edgecolor")):
-                new = swap_array(getattr(artist, get)())
-                if new is not None:
-                    getattr(artist, set_)(new)
+                new_colours = swap_array(getattr(artist, get)())
+                if new_colours is not None:
+                    getattr(artist, set_)(new_colours)
         elif isinstance(artist, Text):
             new = swap(artist.get_color())
             if new is not None:
                 artist.set_color(new)
 
 
-def _pin_ticks(fig):
+def _pin_ticks(fig: Figure) -> None:
     """Fix tick sizes and colours on every axes of ``fig`` from the panel style.
 
     Ticks are created lazily at draw time, outside the panel's rc_context:
@@ -316,13 +326,13 @@ def _pin_ticks(fig):
                            color=INK, labelcolor=INK)
 
 
-def _rescale_figure(fig, ratio):
+def _rescale_figure(fig: Figure, ratio: float) -> None:
     """Multiply every text size and line width in ``fig`` by ``ratio``, in place."""
     from matplotlib.lines import Line2D
     from matplotlib.text import Text
 
     for text in fig.findobj(Text):
-        text.set_fontsize(text.get_fontsize() * ratio)
+        text.set_fontsize(float(text.get_fontsize()) * ratio)
     for line in fig.findobj(Line2D):
         line.set_linewidth(line.get_linewidth() * ratio)
     for ax in fig.axes:
@@ -331,7 +341,7 @@ def _rescale_figure(fig, ratio):
     _pin_ticks(fig)
 
 
-def luminance(color):
+def luminance(color: ColorType) -> float:
     """Relative luminance of a colour in [0, 1] (sRGB, ITU-R BT.709 weights).
 
     This is how light the colour prints in grayscale; the palette's values
@@ -339,14 +349,14 @@ def luminance(color):
     """
     from matplotlib.colors import to_rgb
 
-    def linear(c):
+    def linear(c: float) -> float:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
     r, g, b = (linear(c) for c in to_rgb(color))
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def text_problems(fig):
+def text_problems(fig: Figure) -> list[str]:
     """Texts of ``fig`` that overlap each other or leave the figure, as strings.
 
     Draws the figure (Agg) first. An empty list means the layout is clean;
@@ -355,7 +365,8 @@ def text_problems(fig):
     from matplotlib.text import Text
 
     fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
+    # Agg-based canvases (Agg, ipympl) have get_renderer; FigureCanvasBase does not declare it
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     fig_box = fig.bbox
     boxes = []
     for t in fig.findobj(Text):

@@ -15,10 +15,15 @@ Used in: notebooks/02_temperature.ipynb
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.ticker import Locator
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.figure import Figure
+from matplotlib.ticker import Locator, ScalarFormatter
+from numpy.typing import ArrayLike
 
 from .. import temperature as tp
 from . import style
@@ -42,34 +47,37 @@ class _InView(Locator):
     when the figure's layout is checked (``style.text_problems``).
     """
 
-    def __init__(self, inner):
+    def __init__(self, inner: Locator) -> None:
         self.inner = inner
 
-    def set_axis(self, axis):
+    def set_axis(self, axis: Any) -> None:
         super().set_axis(axis)
         self.inner.set_axis(axis)
 
-    def __call__(self):
+    # matplotlib's own locators return arrays too; its stubs say Sequence[float]
+    def __call__(self) -> np.ndarray:  # type: ignore[override]
+        assert self.axis is not None, "set_axis() comes first"  # matplotlib calls it on set_major_locator
         lo, hi = sorted(self.axis.get_view_interval())
         return self._inside(self.inner(), lo, hi)
 
-    def tick_values(self, vmin, vmax):
+    def tick_values(self, vmin: float, vmax: float) -> np.ndarray:  # type: ignore[override]
         return self._inside(self.inner.tick_values(vmin, vmax), *sorted((vmin, vmax)))
 
     @staticmethod
-    def _inside(locs, lo, hi):
+    def _inside(locs: ArrayLike, lo: float, hi: float) -> np.ndarray:
         locs = np.asarray(locs, dtype=float)
         slack = 1e-9 * (hi - lo)
         return locs[(locs >= lo - slack) & (locs <= hi + slack)]
 
 
-def _ticks_in_view(ax):
+def _ticks_in_view(ax: Axes) -> None:
+    axis: Axis
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_locator(_InView(axis.get_major_locator()))
         axis.set_minor_locator(_InView(axis.get_minor_locator()))
 
 
-def _subscript(i):
+def _subscript(i: int) -> str:
     return "z" + "".join("₀₁₂₃₄₅₆₇₈₉"[int(d)] for d in str(i))
 
 
@@ -88,7 +96,7 @@ class TemperaturePanel(Panel):
 
     main_control = "temperature"
 
-    def __init__(self, **initial):
+    def __init__(self, **initial: Any) -> None:
         logits = initial.get("logits", _DEFAULT_LOGITS)
         try:
             n = len(logits)
@@ -99,7 +107,7 @@ class TemperaturePanel(Panel):
         self._n = n
         super().__init__(**initial)
 
-    def _controls(self):
+    def _controls(self) -> dict[str, Any]:
         return {
             "logits": FloatVector(tuple(float(i) for i in range(1, self._n + 1)),
                                   labels=[_subscript(i + 1) for i in range(self._n)], step=0.5),
@@ -111,13 +119,13 @@ class TemperaturePanel(Panel):
                                            style=WIDE, layout=widgets.Layout(width="9em")),
         }
 
-    def _layout(self):
+    def _layout(self) -> list[Any]:
         c = self.controls
         row = widgets.Layout(flex_flow="row wrap", align_items="center")
         return [widgets.HBox([c["logits"]], layout=row),
                 widgets.HBox([c["temperature"], c["samples"], c["seed"]], layout=row)]
 
-    def _draw(self, fig):
+    def _draw(self, fig: Figure) -> None:
         n = self._n
         gs = fig.add_gridspec(1, 3, width_ratios=[1.1, 1, 1.15])
         ax_p, ax_h, ax_s = self._axes = [fig.add_subplot(gs[0, k]) for k in range(3)]
@@ -164,7 +172,9 @@ class TemperaturePanel(Panel):
         (self._s_dot,) = ax_s.plot([1.0], [0.0], "o", color=style.PALETTE[1])
         ax_s.set_xscale("log")
         ax_s.set_xlim(_T_MIN, _T_MAX)
-        ax_s.yaxis.get_major_formatter().set_useOffset(False)
+        formatter = ax_s.yaxis.get_major_formatter()
+        assert isinstance(formatter, ScalarFormatter)  # a linear axis's default
+        formatter.set_useOffset(False)
         ax_s.set_title("smooth max", loc="left")
         ax_s.set_xlabel("temperature T")
         # Measured from max z, so the tick labels stay short for any logits.
@@ -174,9 +184,9 @@ class TemperaturePanel(Panel):
 
         self._title = fig.suptitle(" ", x=0.01, ha="left", fontweight="bold")
         self._z = np.zeros(n)
-        self._shown = {}
+        self._shown: dict[str, Any] = {}
 
-    def _update(self, changed):
+    def _update(self, changed: frozenset[str]) -> None:
         p = self.params
         z = np.asarray(p["logits"], dtype=np.float64)
         T = float(p["temperature"])
@@ -197,10 +207,10 @@ class TemperaturePanel(Panel):
         probs = tp.tempered_softmax(z, T)
         H = float(tp.entropy(probs))
         ppl = float(np.exp(H))
-        smax = tp.smooth_max(z, T)
-        lo, hi = tp.smooth_max_bounds(z, T)
+        smax = float(tp.smooth_max(z, T))  # a float for 1-D z, as are the bounds
+        lo, hi = (float(v) for v in tp.smooth_max_bounds(z, T))
 
-        draws = tp.sample_tokens(z, T, size=int(p["samples"]), rng=int(p["seed"]))
+        draws = np.asarray(tp.sample_tokens(z, T, size=int(p["samples"]), rng=int(p["seed"])))
         freq = np.bincount(draws, minlength=n) / draws.size
         for bar, pi in zip(self._bars, probs):
             bar.set_height(pi)
@@ -225,7 +235,7 @@ class TemperaturePanel(Panel):
             "distinct": int(np.count_nonzero(freq)),
         }
 
-    def _state(self):
+    def _state(self) -> dict[str, Any]:
         shown = dict(self._shown)
         shown["probabilities"] = shown["probabilities"].copy()
         shown["sample_frequencies"] = shown["sample_frequencies"].copy()

@@ -12,7 +12,8 @@ collapse) is drawn as a cross on the bottom edge.
 
 From Prieto, Barsbey, Mediano and Birdal, "Grokking at the Edge of Numerical
 Stability" (2025, arXiv:2501.04697); the computations are
-``softviz.training.train_run``.
+``softviz.training.train_run``. The lesson's static figure (``plot_runs``) is in
+softviz/figures/training.py.
 
 Used in: notebooks/07_training.ipynb
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.container import BarContainer
 from matplotlib.ticker import MaxNLocator, NullLocator
 
 from .. import _validate, training
@@ -27,7 +29,7 @@ from . import style
 from .base import Panel
 from .controls import WIDE
 
-__all__ = ["TrainingPanel", "plot_runs"]
+__all__ = ["TrainingPanel"]
 
 _WEIGHT_DECAYS = (0.0, 0.1, 0.3, 1.0)
 _OPTIMIZER_LABELS = (("Adam", "adam"), ("⊥Grad (Adam)", "perp_adam"))
@@ -90,6 +92,8 @@ class TrainingPanel(Panel):
 
     def _coerce(self, name, value):
         if name == "weight_decay":
+            if isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"weight_decay must be one of {_WEIGHT_DECAYS}, got a bool")
             try:
                 value = float(value)
             except (TypeError, ValueError, OverflowError):
@@ -124,7 +128,7 @@ class TrainingPanel(Panel):
         self._curves_title = ax.set_title(" ", loc="left")
 
         ax = self._ax_logits = fig.add_subplot(grid[1])
-        self._bars = None
+        self._bars: BarContainer | None = None  # made once the logits' length is known
         ax.set_xlabel("class")
         ax.set_ylabel("logit z of sample 0")
         self._logits_title = ax.set_title(" ", loc="left")
@@ -141,13 +145,13 @@ class TrainingPanel(Panel):
         ax.set_ylabel("$|\\partial L_i / \\partial z_y|$")
         ax.legend(loc="upper right", frameon=False, fontsize=8)
         self._grads_title = ax.set_title(" ", loc="left")
-        self._run = None
+        self._run: training.TrainingRun | None = None  # the first _update trains or finds one
 
     # -- updating ------------------------------------------------------------------
 
     def _config(self):
         p = self.params
-        return training._config(31, p["activation"], p["dtype"], float(p["weight_decay"]),
+        return training.run_config(31, p["activation"], p["dtype"], float(p["weight_decay"]),
                                 3000, 0, p["optimizer"], 0.05, 128, 0.5, 25)
 
     def _update(self, changed):
@@ -212,12 +216,15 @@ class TrainingPanel(Panel):
                        f"wd {cfg['weight_decay']:g}")
 
     def _index(self):
+        assert self._run is not None
         steps = self._run.history["step"]
         step = min(int(self.params["step"]), int(steps[-1]))
         return int(np.searchsorted(steps, step, side="right") - 1)
 
     def _show_step(self):
         run, r = self._run, self._index()
+        assert run is not None
+        assert self._bars is not None  # made by _show_run
         h = run.history
         step = int(h["step"][r])
         self._cursor.set_xdata([step, step])
@@ -267,49 +274,8 @@ class TrainingPanel(Panel):
         }
 
     def _state(self):
+        assert self._run is not None
         return {**self.params, **{k: (v.copy() if isinstance(v, np.ndarray) else v)
                                   for k, v in self._shown.items()},
                 "trained": self._trained, "shown_run": dict(self._run.config),
                 "collapse_step": self._collapse_step}
-
-
-_LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)))
-
-
-def plot_runs(histories: dict):
-    """Compare training runs: test accuracy, collapsed fraction and logit norm over the steps.
-
-    ``histories`` maps a label to a dict returned by ``softviz.training.train``.
-    Each run has its own colour AND line style (colour is never the only
-    channel). Returns a new pyplot figure in the house style.
-
-    Used in: notebooks/07_training.ipynb
-    """
-    import matplotlib as mpl
-    import matplotlib.pyplot as plt
-
-    if not isinstance(histories, dict) or not histories:
-        raise ValueError("histories must be a non-empty dict {label: history}")
-    with mpl.rc_context(style.rc()):
-        fig, axes = plt.subplots(1, 3, figsize=(style.FIGSIZE[0] * 1.25, style.FIGSIZE[1] * 1.1),
-                                 layout="constrained")
-        for k, (label, h) in enumerate(histories.items()):
-            kw = {"color": style.PALETTE[k % len(style.PALETTE)],
-                  "linestyle": _LINESTYLES[k % len(_LINESTYLES)], "label": label}
-            axes[0].plot(h["step"], h["test_accuracy"], **kw)
-            axes[1].plot(h["step"], h["collapsed_fraction"], **kw)
-            axes[2].plot(h["step"], h["logit_norm"], **kw)
-        for ax, title, ylabel in zip(axes, ("test accuracy", "collapsed training samples",
-                                            "logit norm"),
-                                     ("fraction of test pairs", "fraction (loss exactly 0)",
-                                      "mean |z| (log scale)")):
-            ax.set_title(title, loc="left")
-            ax.set_xlabel("training step")
-            ax.set_ylabel(ylabel)
-        axes[0].set_ylim(-0.03, 1.03)
-        axes[1].set_ylim(-0.03, 1.03)
-        axes[1].axhline(0.5, color=style.INK, linewidth=0.7, alpha=0.5)
-        axes[2].set_yscale("log")
-        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
-                   ncol=min(len(histories), 5), frameon=False)
-    return fig

@@ -1,7 +1,9 @@
-"""``StepThroughPanel``: one softmax algorithm on a 12-element row, one element at a time.
+"""``TwoPassPanel``: one softmax algorithm on a 12-element row, one element at a time.
+
+(Lesson 06's panel; ``StepThroughPanel``, its former name, stays an alias.)
 
 The step slider (or the buttons, or the play control) walks through
-``softviz.kernels.trace_softmax``: pass by pass, element by element.  The top
+``softviz.two_pass.trace_softmax``: pass by pass, element by element.  The top
 strip shows the arrays x and y with the cell being read (blue) and written
 (red) and every value written so far; the lower plot follows the accumulators
 in logit units -- the running max (or the exponent E ln 2 of the two-pass
@@ -24,12 +26,12 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from ..core import ALGORITHMS
-from ..kernels import memory_traffic, trace_softmax
+from ..two_pass import SoftmaxTrace, memory_traffic, trace_softmax
 from . import style
 from .base import Panel
 from .controls import WIDE
 
-__all__ = ["StepThroughPanel", "VECTORS"]
+__all__ = ["TwoPassPanel", "StepThroughPanel", "VECTORS"]
 
 _INF = float("inf")
 #: The rows the panel steps through (12 elements each), by name.
@@ -96,10 +98,10 @@ def _log_view(alg, acc):
         return mx, (mx + math.log(s) if s is not None and s > 0 else math.nan)
 
 
-class StepThroughPanel(Panel):
-    """Step through ``softviz.kernels.trace_softmax`` on a 12-element row.
+class TwoPassPanel(Panel):
+    """Step through ``softviz.two_pass.trace_softmax`` on a 12-element row.
 
-    ``StepThroughPanel(algorithm="two_pass", vector="mixed logits", dtype="float32", step=0)``;
+    ``TwoPassPanel(algorithm="two_pass", vector="mixed logits", dtype="float32", step=0)``;
     ``state()`` -> the current step's ``accumulators`` and per-element ``values``,
     ``pass_number``/``pass_name``/``element``, the cells read and written
     (``reads``/``writes``), ``bytes_read``/``bytes_written``/``bytes_moved`` and
@@ -194,7 +196,7 @@ class StepThroughPanel(Panel):
                                  bbox={"facecolor": "white", "edgecolor": style.PALETTE[3],
                                        "alpha": 0.9, "boxstyle": "round,pad=0.3"})
         fig.suptitle(" ", x=0.01, ha="left", fontweight="bold")
-        self._trace = None
+        self._trace: SoftmaxTrace | None = None  # made by the first _update
         self._key = None
 
     # -- updating ------------------------------------------------------------------
@@ -204,6 +206,7 @@ class StepThroughPanel(Panel):
         key = (p["algorithm"], p["vector"], p["dtype"])
         if key != self._key:
             self._new_trace(key)
+        assert self._trace is not None
         step = min(p["step"], len(self._trace) - 1)
         self._show(self._trace.steps[step])
 
@@ -233,6 +236,7 @@ class StepThroughPanel(Panel):
         self.figure.suptitle(f"{alg.replace('_', ' ')}, {dtype}, row: {_SHORT[vector]}")
 
     def _show(self, st):
+        assert self._trace is not None
         trace, alg = self._trace, self._trace.algorithm
         reads, writes = set(st.reads), set(st.writes)
         for (name, i), rect in self._cells.items():
@@ -268,6 +272,7 @@ class StepThroughPanel(Panel):
 
     def _state(self):
         st, trace = self._shown, self._trace
+        assert trace is not None
         return {
             **self.params,
             "n_steps": len(trace),
@@ -294,8 +299,13 @@ class StepThroughPanel(Panel):
         self.set(step=int(min(max(slider.value + delta, 0), slider.max)))
 
     def _next_pass(self):
+        assert self._trace is not None
         st = self._trace.steps[self.controls["step"].value]
         n = self._trace.x.shape[0]
         # the first element of the next pass, or the end of the trace
         target = min(st.pass_number * n + 1, len(self._trace) - 1)
         self.set(step=target)
+
+
+#: The panel's name before lesson 06's modules took the lesson's name; kept so old code runs.
+StepThroughPanel = TwoPassPanel

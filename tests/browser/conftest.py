@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser_env import DEFAULT_SCREENSHOTS, NOTEBOOK_DIR, unavailable
 from lab_driver import LabServer, find_chromium
 
-_REPORTS = []          # NotebookReport of every notebook checked, for the summary
+_REPORTS = []          # one summary line per notebook checked
 _SCREENSHOTS = []      # the screenshot folder, once made
 _HERE = Path(__file__).resolve().parent
 
@@ -36,8 +36,14 @@ def pytest_collection_modifyitems(session, config, items):
     def in_browser_dir(item):
         return _HERE in Path(str(item.fspath)).resolve().parents
 
-    items[:] = ([i for i in items if not in_browser_dir(i)]
-                + [i for i in items if in_browser_dir(i)])
+    # Among the browser tests the long ones first (the broken-notebook check, the deck,
+    # the lessons; the short solutions last): under pytest-xdist that balances the workers.
+    def weight(item):
+        relpath = getattr(getattr(item, "callspec", None), "params", {}).get("relpath", "")
+        return 2 if relpath.startswith("solutions/") else 1 if relpath else 0
+
+    browser_items = sorted((i for i in items if in_browser_dir(i)), key=weight)
+    items[:] = [i for i in items if not in_browser_dir(i)] + browser_items
 
 
 @pytest.fixture(scope="session")
@@ -127,10 +133,26 @@ def screenshot_dir():
     return path
 
 
-@pytest.fixture(scope="session")
-def browser_reports():
-    """Tests append their NotebookReport here; the terminal summary lists them."""
-    return _REPORTS
+@pytest.fixture
+def browser_reports(request):
+    """Tests append their NotebookReport here; the terminal summary lists them.
+
+    The summary line travels in the test report's user_properties, so it also
+    reaches the summary when pytest-xdist ran the test in a worker process.
+    """
+    class _Sink:
+        def append(self, report, extra=""):
+            state = "ok" if not report.problems else f"{len(report.problems)} problem(s)"
+            line = (f"{report.notebook:45s} {report.seconds:6.1f} s  "
+                    f"{report.panels} panel(s)  {state}" + (f"  {extra}" if extra else ""))
+            request.node.user_properties.append(("softviz_browser", line))
+
+    return _Sink()
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        _REPORTS.extend(value for key, value in report.user_properties if key == "softviz_browser")
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -138,9 +160,10 @@ def pytest_terminal_summary(terminalreporter):
         return
     tr = terminalreporter
     tr.section("softviz browser tests")
-    for report in _REPORTS:
-        state = "ok" if not report.problems else f"{len(report.problems)} problem(s)"
-        tr.write_line(f"{report.notebook:45s} {report.seconds:6.1f} s  "
-                      f"{report.panels} panel(s)  {state}")
-    if _SCREENSHOTS:
-        tr.write_line(f"screenshots: {_SCREENSHOTS[0]}")
+    for line in sorted(_REPORTS):
+        tr.write_line(line)
+    # under pytest-xdist the screenshot_dir fixture ran in the workers: same rule here
+    override = os.environ.get("SOFTVIZ_SCREENSHOTS")
+    folder = _SCREENSHOTS[0] if _SCREENSHOTS else (
+        Path(override).expanduser().resolve() if override else DEFAULT_SCREENSHOTS)
+    tr.write_line(f"screenshots: {folder}")

@@ -339,6 +339,29 @@ _JS_CELLS = """
 }
 """
 
+# Every code cell's outputs as nbformat JSON (cell index -> list), without the
+# PNG/JPEG data (large, and nbval never compares it): stored_outputs.py checks
+# the nbval-check-output cells against the stored notebook.
+_JS_OUTPUTS = """
+() => {
+  const w = window.__softviz.panel;
+  const out = {};
+  w.content.widgets.forEach((c, i) => {
+    if (c.model.type !== 'code') return;
+    out[i] = c.model.outputs.toJSON().map(o => {
+      const copy = Object.assign({}, o);
+      if (o.data) {
+        copy.data = Object.assign({}, o.data);
+        delete copy.data['image/png'];
+        delete copy.data['image/jpeg'];
+      }
+      return copy;
+    });
+  });
+  return out;
+}
+"""
+
 # For each cell: how many outputs should be widgets, how many rendered as
 # widgets, and the text of any ipywidgets error view.
 _JS_WIDGETS = """
@@ -403,6 +426,7 @@ class NotebookReport:
     screenshots: list = field(default_factory=list)
     panels: int = 0
     moved: list = field(default_factory=list)     # "panel 1 (cell 4): moved 'temperature T' ..."
+    outputs: dict = field(default_factory=dict)   # cell index -> outputs (nbformat JSON, no images)
     seconds: float = 0.0
 
     def format(self):
@@ -745,6 +769,8 @@ def check_notebook(page, server, relpath, shots, *, run_timeout=300, render_time
 
 def _check_rendered(page, report, relpath, stem, shots, render_timeout, change_timeout):
     cells = page.evaluate(_JS_CELLS)
+    # before any control moves: these are the outputs of the run itself
+    report.outputs = {int(i): outs for i, outs in page.evaluate(_JS_OUTPUTS).items()}
     names = _cell_problems(cells, report)
 
     # Every widget output must turn into a widget view (not an error view).

@@ -93,3 +93,42 @@ def test_screenshot_names_are_flat_and_distinct():
     assert slug("00_start_here.ipynb") == "00_start_here"
     assert slug("solutions/00_start_here.ipynb") == "solutions__00_start_here"
     assert slug("a b/c?.ipynb") == "a_b__c_"
+
+
+def test_stored_output_check_is_nbvals_check(tmp_path):
+    """The browser suite's stand-in for nbval: same outputs pass, a changed number fails.
+
+    A fresh run is compared the way nbval --nbval-lax compares it: only cells tagged
+    nbval-check-output, streams coalesced, the sanitize patterns applied (timings
+    differ freely), images ignored.
+    """
+    import nbformat
+    from browser_env import NOTEBOOK_DIR
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+    from stored_outputs import checked_cells, compare_checked_cells, load_sanitizer
+
+    sanitize = load_sanitizer(NOTEBOOK_DIR / "nbval_sanitize.cfg")
+    checked = new_code_cell("print(p)", metadata={"tags": ["nbval-check-output"]}, outputs=[
+        new_output("stream", name="stdout", text="p = [0.09003057 0.24472847 0.66524096]\n"),
+        new_output("stream", name="stdout", text="took 1.31 ms\n"),
+        new_output("execute_result", data={"text/plain": "0.832", "image/png": "AAAA"}, execution_count=1)])
+    unchecked = new_code_cell("x", outputs=[new_output("stream", name="stdout", text="anything\n")])
+    path = tmp_path / "n.ipynb"
+    nbformat.write(new_notebook(cells=[unchecked, checked]), path)
+    assert list(checked_cells(path)) == [1]
+
+    def fresh(stdout, plain="0.832", png="BBBB"):
+        return {0: [{"output_type": "stream", "name": "stdout", "text": "other\n"}],
+                1: [{"output_type": "stream", "name": "stdout", "text": stdout},
+                    {"output_type": "execute_result", "execution_count": 7, "metadata": {},
+                     "data": {"text/plain": plain, "image/png": png}}]}
+
+    same = "p = [0.09003057 0.24472847 0.66524096]\ntook 2.5 ms\n"   # one stream, another timing
+    assert compare_checked_cells(path, fresh(same), sanitize) == []
+    changed = compare_checked_cells(path, fresh(same.replace("0.66524096", "0.66524097")), sanitize)
+    assert len(changed) == 1 and "stdout differs" in changed[0] and "cell 2" in changed[0]
+    assert compare_checked_cells(path, fresh(same, plain="0.833"), sanitize)
+    missing = fresh(same)
+    del missing[1][1]
+    assert "output kinds differ" in compare_checked_cells(path, missing, sanitize)[0]
+    assert "no fresh outputs" in compare_checked_cells(path, {0: []}, sanitize)[0]

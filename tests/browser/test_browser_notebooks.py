@@ -4,7 +4,9 @@ For each notebook: open it, restart the kernel and run all cells through
 JupyterLab's commands, wait for the kernel to be idle, then require that no
 cell has an error output, that every widget rendered, that every softviz panel
 shows its controls and a drawn figure, and that moving one control of each
-panel with the keyboard or mouse changes the figure's pixels. The checking
+panel with the keyboard or mouse changes the figure's pixels, and that every
+cell tagged nbval-check-output printed what the stored notebook shows (the
+check nbval made before; tests/browser/stored_outputs.py). The checking
 code is tests/browser/lab_driver.py; test_browser_catches_breakage.py proves
 it fails on broken panels.
 
@@ -16,8 +18,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_env import notebooks, run_timeout
+from browser_env import NOTEBOOK_DIR, notebooks, run_timeout
 from lab_driver import check_notebook
+from stored_outputs import checked_cells, compare_checked_cells, load_sanitizer
 
 NOTEBOOKS = notebooks()
 # notebooks/0N_name.ipynb; every core lesson has a panel (an optional
@@ -35,7 +38,14 @@ def test_notebook_runs_and_panels_respond_in_jupyterlab(relpath, lab_server, lab
                                                          screenshot_dir, browser_reports):
     report = check_notebook(lab_page, lab_server, relpath, screenshot_dir,
                             run_timeout=run_timeout())
-    browser_reports.append(report)
+    # nbval's check, on this run's outputs: nbval does not execute this notebook a
+    # second time when this test is collected (tests/conftest.py). nbval skips
+    # notebooks/solutions/ (pyproject addopts), and so does this check.
+    checked = {} if "/" in relpath else checked_cells(NOTEBOOK_DIR / relpath)
+    differ = compare_checked_cells(NOTEBOOK_DIR / relpath, report.outputs,
+                                   load_sanitizer(NOTEBOOK_DIR / "nbval_sanitize.cfg")) if checked else []
+    browser_reports.append(report, f"{len(checked)} nbval-check-output cell(s) "
+                                   f"{'differ' if differ else 'match'}" if checked else "")
     print(report.format())
     assert not report.problems, report.format()
     if _LESSON.match(relpath):
@@ -43,6 +53,7 @@ def test_notebook_runs_and_panels_respond_in_jupyterlab(relpath, lab_server, lab
                                     f"browser (no element with class softviz-panel)\n"
                                     + report.format())
     assert len(report.moved) == report.panels, report.format()
+    assert not differ, f"{relpath}: outputs differ from the stored notebook\n" + "\n".join(differ)
 
 
 def test_news_and_update_checks_are_off(lab_server):
