@@ -4,7 +4,7 @@
   passes' partial states merge associatively (Milakov & Gimelshein, "Online normalizer
   calculation for softmax", 2018, arXiv:1805.02867), so each thread takes a chunk.
 * ``panel_benchmark`` (``--panels``): median ``set()`` time of every panel.
-* ``nms_benchmark``: ``softviz.nms.soft_nms`` (lesson 04; Bodla et al., "Soft-NMS",
+* ``nms_benchmark``: ``softviz.soft_nms.soft_nms`` (lesson 04; Bodla et al., "Soft-NMS",
   2017, arXiv:1704.04503) on random boxes, and how its time grows with N.
 
 Used by: ``python -m softviz.bench``; ``workers_scaling`` also by lesson 06's sweep.
@@ -140,13 +140,13 @@ def panel_benchmark(progress: Progress | None = None, moves: int = PANEL_MOVES,
 
 def nms_benchmark(sizes: Sequence[int] = NMS_SIZES, repeats: int = 5, *, seed: int = 0,
                   progress: Progress | None = None) -> dict[str, Any]:
-    """Median time of ``softviz.nms.soft_nms`` (hard, linear, gaussian) on random boxes.
+    """Median time of ``softviz.soft_nms.soft_nms`` (hard, linear, gaussian) on random boxes.
 
     Returns ``{"sizes", "results": [{"method", "n", "seconds", "kept"}], "exponent":
     {method: log(t(largest) / t(smallest)) / log(size ratio)}}``; an exponent near 2
     or below is the O(N^2) lesson 04 promises.
     """
-    from softviz import nms
+    from softviz import soft_nms as nms
 
     sizes = sorted(int(n) for n in sizes)
     results, exponent = [], {}

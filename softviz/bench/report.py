@@ -212,7 +212,7 @@ def _nms_section(result: dict[str, Any]) -> list[str]:
         return []
     rows = [[r["method"], str(r["n"]), _time_str(r["seconds"]), str(r["kept"])] for r in nm["results"]]
     growth = ", ".join(f"{m} {e:.2f}" for m, e in nm["exponent"].items())
-    return ["", "Soft-NMS (softviz.nms.soft_nms, numpy): median time on random boxes; growth exponent "
+    return ["", "Soft-NMS (softviz.soft_nms.soft_nms, numpy): median time on random boxes; growth exponent "
                 f"log(t(2N)/t(N))/log 2 per method: {growth}",
             table(["method", "boxes", "time", "kept"], rows)]
 

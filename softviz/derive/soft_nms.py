@@ -4,7 +4,7 @@ Soft-NMS (N. Bodla, B. Singh, R. Chellappa, L. S. Davis, "Soft-NMS --
 Improving Object Detection With One Line of Code", ICCV 2017,
 arXiv:1704.04503) multiplies the score of a box b by f(IoU(M, b)) after the
 box M is selected. The three f of the lesson, as functions of u = IoU in
-[0, 1], with the strict comparison of ``softviz.nms`` (the paper's equations
+[0, 1], with the strict comparison of ``softviz.soft_nms`` (the paper's equations
 write u >= N_t; its code, and softviz, u > N_t):
 
 * hard NMS:  f(u) = 1 for u <= N_t, 0 for u > N_t
