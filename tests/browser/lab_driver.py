@@ -797,6 +797,17 @@ def _check_rendered(page, report, relpath, stem, shots, render_timeout, change_t
         where = f"panel {info['k'] + 1} in {names.name(info['cell'])}"
         panel = locs.nth(info["k"])
         panel.scroll_into_view_if_needed()
+
+        # the panel's state once it is on screen: JupyterLab lays out cells near the viewport,
+        # and on a loaded machine that lags the scroll (a hidden panel still fails, after the wait)
+        def on_screen(k=info["k"]):
+            now = next((p for p in page.evaluate(_JS_PANELS) if p["k"] == k), None)
+            shown = now and now["controlsVisible"] and now["inputsVisible"] and (
+                now["figureVisible"] or not now["figure"])
+            return now if shown else None
+
+        info = _wait(on_screen, render_timeout) or next(
+            (p for p in page.evaluate(_JS_PANELS) if p["k"] == info["k"]), info)
         bad = []
         if not info["controlRows"] or not info["inputs"]:
             bad.append("has no controls")
@@ -836,7 +847,12 @@ def _check_plain_figures(page, names, report, render_timeout):
         cell = fig.evaluate("""e => window.__softviz.panel.content.widgets
                                    .findIndex(c => c.node.contains(e))""")
         canvas = fig.locator("canvas").first
-        if not canvas.count() or not canvas.is_visible():
+        # on screen first, then a while to draw: JupyterLab lays out cells near the viewport
+        # and a loaded machine lags (a missing canvas still fails, after the budget)
+        fig.scroll_into_view_if_needed()
+        shown = _wait(lambda canvas=canvas: canvas.count() and canvas.is_visible(),
+                      max(deadline - time.monotonic(), 1.0))
+        if not shown:
             report.problems.append(f"{names.name(cell)}: matplotlib figure has no visible canvas")
             continue
         left = max(deadline - time.monotonic(), 1.0)
