@@ -62,6 +62,8 @@ def registered() -> dict[str, type[Panel]]:
     """Every Panel subclass defined so far, keyed by ``module.qualname`` (softviz.panels.registry
     imports the panel modules first)."""
     return dict(_REGISTRY)
+
+
 # Live panels, so lecture_mode() can restyle them; weak so panels can be freed.
 _LIVE: weakref.WeakSet[Panel] = weakref.WeakSet()
 _IPYMPL_BACKENDS = {"widget", "ipympl", "module://ipympl.backend_nbagg"}

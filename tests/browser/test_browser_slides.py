@@ -93,7 +93,7 @@ def test_lesson_deck_has_a_live_panel_in_lecture_mode(lab_server, lab_page, scre
 
     # lecture mode came on by itself: larger controls and the 16:9 figure
     grown = _wait(lambda: [s for s in _panel_state(page) if s["cell"] == target["cell"]
-                           and s["lecture"] and s["figureWidth"] > 1.2 * width_notebook], 30)
+                           and s["lecture"] and s["figureWidth"] > 1.2 * width_notebook], 60)
     assert grown, (f"lecture mode did not switch on in the deck (figure width "
                    f"{width_notebook:.0f} px before, now {_panel_state(page)})")
 
