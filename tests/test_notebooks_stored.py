@@ -212,6 +212,24 @@ def _sanitize(text):
     return text
 
 
+_SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+_RICH_MIME = {"application/vnd.jupyter.widget-view+json"} | _BINARY_MIME
+
+
+@pytest.mark.parametrize("path", _SOLUTIONS, ids=lambda p: p.name)
+def test_solutions_show_no_widget_or_figure(path):
+    """The solutions run under nbval in a plain kernel, not in the browser suite: that is a
+    full check only while they display nothing a browser must render."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    rich = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+            for o in c.get("outputs", []) if _RICH_MIME & set(o.get("data", {}))]
+    widget_backend = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+                      and "%matplotlib widget" in "".join(c["source"])]
+    assert not rich and not widget_backend, (
+        f"{path.name}: cells {rich + widget_backend} show a widget or a figure; run it in the browser "
+        "suite (tests/browser/browser_env.notebooks) instead of nbval alone")
+
+
 def test_pytest_runs_nbval_lax_with_the_sanitize_file():
     with open(ROOT / "pyproject.toml", "rb") as f:
         addopts = tomllib.load(f)["tool"]["pytest"]["ini_options"]["addopts"].split()

@@ -37,10 +37,9 @@ def pytest_collection_modifyitems(session, config, items):
         return _HERE in Path(str(item.fspath)).resolve().parents
 
     # Among the browser tests the long ones first (the broken-notebook check, the deck,
-    # the lessons; the short solutions last): under pytest-xdist that balances the workers.
+    # then the notebooks): under pytest-xdist that balances the workers.
     def weight(item):
-        relpath = getattr(getattr(item, "callspec", None), "params", {}).get("relpath", "")
-        return 2 if relpath.startswith("solutions/") else 1 if relpath else 0
+        return 1 if "relpath" in getattr(getattr(item, "callspec", None), "params", {}) else 0
 
     browser_items = sorted((i for i in items if in_browser_dir(i)), key=weight)
     items[:] = [i for i in items if not in_browser_dir(i)] + browser_items
