@@ -44,6 +44,7 @@ SLOW = (
     "test_lecture_mode.py",                        # redraws every panel in the projector layout
     "test_dev_py.py::test_dev_lab_serves",         # starts JupyterLab
     "test_training.py",                            # trains the lesson 07 network
+    "test_suite_markers.py::test_nbval_cells_of",  # runs a notebook under pytest-xdist
 )
 
 
