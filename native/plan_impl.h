@@ -292,6 +292,58 @@ int FN(logsumexp)(int algorithm, const T *x, T *out, size_t rows, size_t n)
     return SV_OK;
 }
 
+/* ------------------------------------------------------------ many states */
+
+/* One state per row of a 2-D tile (row r of x at x + r * ldx): lesson 08's tiled
+ * attention folds a tile of scores into the states of its query rows in one call. */
+int FN(accumulate_rows)(sv_state *st, size_t rows, int stage, const T *x, size_t ldx, T *y, size_t ldy,
+                        size_t n)
+{
+    if (rows && !st)
+        return SV_ENULL;
+    for (size_t r = 0; r < rows; r++) {
+        /* checked for every row first, so that on error nothing has changed */
+        if (!valid_algorithm(st[r].algorithm))
+            return SV_EALGORITHM;
+        if (stage < 0 || stage >= sv_plan_stages(st[r].algorithm))
+            return SV_EOPTION;
+        if (n && (!x || (!y && st[r].algorithm == SV_THREE_PASS_RELOAD && stage == 1 &&
+                          st[r].op != SV_LOGSUMEXP)))
+            return SV_ENULL;
+    }
+    for (size_t r = 0; r < rows; r++)
+        FN(accumulate)(st + r, stage, x + r * ldx, y ? y + r * ldy : NULL, n);
+    return SV_OK;
+}
+
+/* special[r] = 1 where row r needs sv_special_row_* (its state is then left as it was) */
+int FN(finalize_rows)(sv_state *st, size_t rows, const T *x, size_t ldx, size_t n, int *special)
+{
+    if (rows && (!st || !special || (n && !x)))
+        return SV_ENULL;
+    for (size_t r = 0; r < rows; r++)
+        if (!valid_algorithm(st[r].algorithm))
+            return SV_EALGORITHM;
+    for (size_t r = 0; r < rows; r++)
+        special[r] = FN(finalize)(st + r, x + r * ldx, n) == SV_ESPECIAL;
+    return SV_OK;
+}
+
+int FN(finish_rows)(const sv_state *st, size_t rows, const T *x, size_t ldx, T *y, size_t ldy, size_t n)
+{
+    if (rows && (!st || (n && (!x || !y))))
+        return SV_ENULL;
+    for (size_t r = 0; r < rows; r++) {
+        if (!valid_algorithm(st[r].algorithm))
+            return SV_EALGORITHM;
+        if (st[r].op == SV_LOGSUMEXP)
+            return SV_EOPTION;
+    }
+    for (size_t r = 0; r < rows; r++)
+        FN(finish)(st + r, x + r * ldx, y + r * ldy, n);
+    return SV_OK;
+}
+
 /* ------------------------------------------------------- teaching, probes */
 
 int FN(extexp)(const T *x, T *mantissa, T *exponent, size_t n)

@@ -104,6 +104,31 @@ int sv_merge(sv_state *into, const sv_state *from, int stage)
     return SV_OK;
 }
 
+int sv_state_init_rows(sv_state *st, size_t rows, int algorithm, int op)
+{
+    int status = SV_OK;
+    if (rows && !st)
+        return SV_ENULL;
+    for (size_t r = 0; r < rows && status == SV_OK; r++)
+        status = sv_state_init(st + r, algorithm, op);
+    return status;
+}
+
+int sv_merge_rows(sv_state *into, const sv_state *from, size_t rows, int stage)
+{
+    if (rows && (!into || !from))
+        return SV_ENULL;
+    for (size_t r = 0; r < rows; r++) {
+        if (!valid_algorithm(into[r].algorithm) || into[r].algorithm != from[r].algorithm)
+            return SV_EALGORITHM;
+        if (stage < 0 || stage >= sv_plan_stages(into[r].algorithm))
+            return SV_EOPTION;
+    }
+    for (size_t r = 0; r < rows; r++)
+        sv_merge(into + r, from + r, stage);
+    return SV_OK;
+}
+
 /* A two-pass row is ordinary when its largest exponent lies where the range reduction
  * of exp_*.h is exact, with room below for every term that can still reach a normal
  * output (127 / 1023 binades). */

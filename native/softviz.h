@@ -107,6 +107,22 @@ int sv_finalize_f64(sv_state *st, const double *row, size_t n);
 int sv_finish_f32(const sv_state *st, const float *x, float *y, size_t n);
 int sv_finish_f64(const sv_state *st, const double *x, double *y, size_t n);
 
+/* Many states at once, one per row of a 2-D tile: row r of x starts at x + r * ldx (and
+ * of y at y + r * ldy).  Lesson 08's tiled attention folds a whole tile of scores in one
+ * call.  finalize_rows sets special[r] = 1 where row r needs sv_special_row_*. */
+int sv_state_init_rows(sv_state *st, size_t rows, int algorithm, int op);
+int sv_merge_rows(sv_state *into, const sv_state *from, size_t rows, int stage);
+int sv_accumulate_rows_f32(sv_state *st, size_t rows, int stage, const float *x, size_t ldx,
+                           float *y, size_t ldy, size_t n);
+int sv_accumulate_rows_f64(sv_state *st, size_t rows, int stage, const double *x, size_t ldx,
+                           double *y, size_t ldy, size_t n);
+int sv_finalize_rows_f32(sv_state *st, size_t rows, const float *x, size_t ldx, size_t n, int *special);
+int sv_finalize_rows_f64(sv_state *st, size_t rows, const double *x, size_t ldx, size_t n, int *special);
+int sv_finish_rows_f32(const sv_state *st, size_t rows, const float *x, size_t ldx, float *y, size_t ldy,
+                       size_t n);
+int sv_finish_rows_f64(const sv_state *st, size_t rows, const double *x, size_t ldx, double *y, size_t ldy,
+                       size_t n);
+
 /* One row through the scalar special-value path (double precision, scipy semantics). */
 int sv_special_row_f32(int op, const float *x, float *y, size_t n, double *lse_out);
 int sv_special_row_f64(int op, const double *x, double *y, size_t n, double *lse_out);

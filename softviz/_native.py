@@ -44,6 +44,12 @@ __all__ = [
     "read_probe",
     "copy_probe",
     "plan_state",
+    "StateRows",
+    "new_states",
+    "accumulate_rows",
+    "merge_rows",
+    "finalize_rows",
+    "finish_rows",
 ]
 
 AVAILABLE = lib is not None
@@ -295,6 +301,88 @@ def plan_state(algorithm: str, x: np.ndarray, op: str = "softmax", shift: float 
     status = getattr(lib, f"sv_finalize_{sfx}")(st, xb, x.size)
     return {"max": st.max, "sum": st.sum, "mantissa": st.mant, "exponent": st.expo,
             "lse": st.lse if status == 0 else None, "special": status == _SV_ESPECIAL}
+
+
+# --------------------------------------------------------------------------- many states
+
+# numpy's view of one sv_state (native/softviz.h); checked against cffi's layout at first use
+_STATE_FIELDS = ("max", "sum", "mant", "expo", "lse", "shift", "scale")
+_STATE_DTYPE = np.dtype([("algorithm", "<i4"), ("op", "<i4")] + [(f, "<f8") for f in _STATE_FIELDS])
+
+
+class StateRows:
+    """One C row-plan state per row of a tile (lesson 08's tiled attention).
+
+    ``cdata`` is the cffi ``sv_state[rows]`` the C functions take; ``view`` is a numpy
+    structured array over the same memory (fields ``algorithm``, ``op``, ``max``, ``sum``,
+    ``mant``, ``expo``, ``lse``, ``shift``, ``scale``), so the running max of every row can
+    be read, vectorised, between two C calls.
+    """
+
+    def __init__(self, rows: int, algorithm: str, op: str = "softmax") -> None:
+        _require()
+        if ffi.sizeof("sv_state") != _STATE_DTYPE.itemsize or any(
+                ffi.offsetof("sv_state", f) != _STATE_DTYPE.fields[f][1] for f in _STATE_DTYPE.names):
+            raise RuntimeError("softviz C core: sv_state's layout differs from softviz._native's view of it")
+        self.rows, self.algorithm, self.op = int(rows), algorithm, op
+        self.cdata = ffi.new("sv_state[]", max(self.rows, 1))
+        self.view = np.frombuffer(ffi.buffer(self.cdata), dtype=_STATE_DTYPE)[: self.rows]
+        _call("sv_state_init_rows", self.cdata, self.rows, ALGORITHM_CODES[algorithm], _OP_CODES[op])
+
+    @property
+    def stages(self) -> int:
+        return int(lib.sv_plan_stages(ALGORITHM_CODES[self.algorithm]))
+
+
+def new_states(rows: int, algorithm: str, op: str = "softmax") -> StateRows:
+    """Fresh states for ``rows`` rows (init of the C row plan, one call)."""
+    return StateRows(rows, algorithm, op)
+
+
+def _tile(x: np.ndarray, states: StateRows, name: str) -> None:
+    if x.ndim != 2 or x.shape[0] != states.rows or x.dtype.char not in "fd" or not x.flags.c_contiguous:
+        raise ValueError(f"{name} must be a C-contiguous float32/float64 array of shape ({states.rows}, n); "
+                         f"got {x.dtype} {x.shape}")
+
+
+def accumulate_rows(states: StateRows, stage: int, x: np.ndarray, y: np.ndarray | None = None) -> None:
+    """Fold row r of the 2-D tile x into states[r] (stage ``stage`` of the plan), one C call.
+
+    Three-pass reload's stage 1 stores its exponentials in y (same shape as x).
+    """
+    _tile(x, states, "x")
+    if y is not None:
+        _tile(y, states, "y")
+    n = x.shape[1]
+    _call(f"sv_accumulate_rows_{_sfx(x.dtype)}", states.cdata, states.rows, stage, _in(x), n,
+          _out(y) if y is not None else ffi.NULL, n, n)
+
+
+def merge_rows(into: StateRows, from_: StateRows, stage: int) -> None:
+    """into[r] = merge(into[r], from_[r]) for every row: the associative rule of the plan."""
+    if into.rows != from_.rows:
+        raise ValueError(f"from_ has {from_.rows} states, into has {into.rows}")
+    _call("sv_merge_rows", into.cdata, from_.cdata, into.rows, stage)
+
+
+def finalize_rows(states: StateRows, x: np.ndarray) -> np.ndarray:
+    """Finalize every state against its whole row (x: rows x n); True where a row needs the
+    scalar special-value path (NaN, inf, all -inf or out of range), whose state is unchanged."""
+    _tile(x, states, "x")
+    special = np.zeros(states.rows, dtype=np.intc)
+    _call(f"sv_finalize_rows_{_sfx(x.dtype)}", states.cdata, states.rows, _in(x), x.shape[1], x.shape[1],
+          ffi.from_buffer("int[]", special, require_writable=True))
+    return special.astype(bool)
+
+
+def finish_rows(states: StateRows, x: np.ndarray, y: np.ndarray) -> None:
+    """The last pass of the plan on every row of the tile x into y (softmax or log-softmax):
+    for three-pass recompute and online, y = exp(x - shift) * scale with each state's own
+    shift and scale, which lesson 08 sets to a running max and 1."""
+    _tile(x, states, "x")
+    _tile(y, states, "y")
+    n = x.shape[1]
+    _call(f"sv_finish_rows_{_sfx(x.dtype)}", states.cdata, states.rows, _in(x), n, _out(y), n, n)
 
 
 # --------------------------------------------------------------------------- teaching, probes

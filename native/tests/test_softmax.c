@@ -468,6 +468,61 @@ static void test_probes(void)
     free(y);
 }
 
+/* The many-states API equals the one-state calls row by row, on a strided tile, and a
+ * row with a NaN is flagged special without touching the others. */
+static void test_state_rows(void)
+{
+    enum { R = 3, N = 41, LD = 50 };
+    double x[R * LD], y[R * LD], w[N];
+    sv_state st[R], one;
+    int special[R];
+    unsigned long long seed = 7;
+    for (int i = 0; i < R * LD; i++)
+        x[i] = (rnd(&seed) - 0.5) * 60;
+    x[2 * LD + 5] = NAN;
+    for (int a = 0; a < 4; a++) {
+        CHECK(sv_state_init_rows(st, R, a, SV_SOFTMAX) == SV_OK, "%s init rows", ALG[a]);
+        for (int s = 0; s < sv_plan_stages(a); s++)
+            CHECK(sv_accumulate_rows_f64(st, R, s, x, LD, y, LD, N) == SV_OK, "%s acc rows", ALG[a]);
+        CHECK(sv_finalize_rows_f64(st, R, x, LD, N, special) == SV_OK, "%s finalize rows", ALG[a]);
+        CHECK(!special[0] && !special[1] && special[2], "%s special flags %d %d %d", ALG[a], special[0],
+              special[1], special[2]);
+        CHECK(sv_finish_rows_f64(st, 2, x, LD, y, LD, N) == SV_OK, "%s finish rows", ALG[a]);
+        for (int r = 0; r < 2; r++) {
+            sv_softmax_f64(a, x + r * LD, w, 1, N);
+            int same = 1;
+            for (int i = 0; i < N; i++)
+                same &= y[r * LD + i] == w[i];
+            CHECK(same, "%s row %d: state rows == whole row, bit for bit", ALG[a], r);
+        }
+        /* merging two halves' states equals accumulating the whole tile (online, two-pass) */
+        if (sv_plan_stages(a) == 1) {
+            sv_state lo[R], hi[R];
+            sv_state_init_rows(lo, R, a, SV_LOG_SOFTMAX);
+            sv_state_init_rows(hi, R, a, SV_LOG_SOFTMAX);
+            sv_accumulate_rows_f64(lo, R, 0, x, LD, NULL, 0, 20);
+            sv_accumulate_rows_f64(hi, R, 0, x + 20, LD, NULL, 0, N - 20);
+            CHECK(sv_merge_rows(lo, hi, 2, 0) == SV_OK, "merge rows");
+            sv_finalize_rows_f64(lo, 2, x, LD, N, special);
+            sv_state_init(&one, a, SV_LOG_SOFTMAX);
+            sv_accumulate_f64(&one, 0, x + LD, NULL, N);
+            sv_finalize_f64(&one, x + LD, N);
+            CHECK(fabs(lo[1].lse - one.lse) <= 1e-14 * fabs(one.lse), "%s merged lse %.17g vs %.17g", ALG[a],
+                  lo[1].lse, one.lse);
+        }
+    }
+    sv_state_init_rows(st, R, SV_ONLINE, SV_SOFTMAX);
+    st[1].algorithm = 9;
+    CHECK(sv_accumulate_rows_f64(st, R, 0, x, LD, NULL, 0, N) == SV_EALGORITHM && st[0].sum == 0.0,
+          "a bad state refuses the call before any row changes");
+    CHECK(sv_accumulate_rows_f64(NULL, 0, 0, NULL, 0, NULL, 0, N) == SV_OK, "zero rows");
+    sv_state_init_rows(st, R, SV_THREE_PASS_RELOAD, SV_SOFTMAX);
+    CHECK(sv_accumulate_rows_f64(st, R, 1, x, LD, NULL, 0, N) == SV_ENULL, "reload stores: y required");
+    sv_state_init_rows(st, R, SV_ONLINE, SV_LOGSUMEXP);
+    CHECK(sv_finish_rows_f64(st, R, x, LD, y, LD, N) == SV_EOPTION, "logsumexp has no last pass");
+    CHECK(sv_merge_rows(st, NULL, R, 0) == SV_ENULL, "merge rows: NULL");
+}
+
 int main(void)
 {
     static const char *isas[] = {"portable", "avx2", "avx512"};
@@ -492,6 +547,7 @@ int main(void)
         test_plan_chunks();
         test_streaming_rows();
         test_probes();
+        test_state_rows();
         printf("%s: done (%d passed, %d failed so far)\n", isa, passed, failed);
     }
     CHECK(ran >= 1, "at least the portable kernels ran");
