@@ -476,7 +476,7 @@ def tiled_trace(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, block_k: int = 8, s
                          f"(q has {qa.shape[0]})")
     if not _native.AVAILABLE:
         raise RuntimeError(f"tiled_trace needs the compiled C core ({_native.LOAD_ERROR})")
-    n, m, d, dv = qa.shape[0], ka.shape[0], qa.shape[1], va.shape[1]
+    n, d, dv = qa.shape[0], qa.shape[1], va.shape[1]
     item = dt.itemsize
     with np.errstate(over="ignore", invalid="ignore"):
         S = (qa @ ka.T) * dt.type(s)
@@ -624,8 +624,10 @@ def scale_sweep(dims: ArrayLike = (4, 8, 16, 32, 64, 128, 256, 512, 1024), *, n_
     the scale 1/sqrt(d) (``*_scaled``) and without it (``*_unscaled``): the mean attention
     entropy in nats (ln n_keys is uniform, 0 one-hot), the mean largest weight, and the
     mean Frobenius norm of the softmax Jacobian diag(p) - p p^T, the factor every gradient
-    through the softmax is multiplied by (it vanishes as the softmax saturates).  The
-    vectors for a smaller d are the first d coordinates of the larger ones.
+    through the softmax is multiplied by (it vanishes as the softmax saturates);
+    ``weights_scaled``/``weights_unscaled`` hold the first query's attention weights
+    (one row per d).  The vectors for a smaller d are the first d coordinates of the
+    larger ones, so moving d changes the same vectors.
 
     Used in: notebooks/08_attention.ipynb (and AttentionScalePanel).
     """
@@ -643,17 +645,20 @@ def scale_sweep(dims: ArrayLike = (4, 8, 16, 32, 64, 128, 256, 512, 1024), *, n_
     out: dict[str, list[float]] = {key: [] for key in (
         "score_std", "entropy_scaled", "entropy_unscaled", "top_scaled", "top_unscaled",
         "jacobian_scaled", "jacobian_unscaled")}
+    weights: dict[str, list[np.ndarray]] = {"scaled": [], "unscaled": []}
     for d in d_arr.astype(int):
         raw = Q[:, :d] @ K[:, :d].T
         out["score_std"].append(float(raw.std()))
         for tag, factor in (("scaled", 1.0 / math.sqrt(d)), ("unscaled", 1.0)):
             p = softmax(raw * factor, axis=1)
+            weights[tag].append(p[0])
             out[f"entropy_{tag}"].append(float(np.mean(entropy(p, axis=1))))
             out[f"top_{tag}"].append(float(p.max(axis=1).mean()))
             # ||diag(p) - p p^T||_F^2 = sum p^2 - 2 sum p^3 + (sum p^2)^2
             s2, s3 = (p ** 2).sum(axis=1), (p ** 3).sum(axis=1)
             out[f"jacobian_{tag}"].append(float(np.mean(np.sqrt(np.maximum(s2 - 2 * s3 + s2 ** 2, 0.0)))))
-    return {"dims": d_arr.astype(int), **{key: np.array(val) for key, val in out.items()}}
+    return {"dims": d_arr.astype(int), **{key: np.array(val) for key, val in out.items()},
+            "weights_scaled": np.array(weights["scaled"]), "weights_unscaled": np.array(weights["unscaled"])}
 
 
 # --------------------------------------------------------------------------- precision

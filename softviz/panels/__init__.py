@@ -32,11 +32,15 @@ _LAZY = {
     "TwoPassPanel": "two_pass",            # notebooks/06_two_pass.ipynb
     "StepThroughPanel": "two_pass",        # the old name of TwoPassPanel, kept so old code runs
     "TrainingPanel": "training",           # notebooks/07_training.ipynb
+    "AttentionPanel": "attention",         # notebooks/08_attention.ipynb
+    "AttentionScalePanel": "attention",    # notebooks/08_attention.ipynb
 }
 
 # The same names for type checkers and editors, which cannot see through __getattr__ (``X as X``:
 # an explicit re-export); tests/test_lazy_exports.py fails when this block and _LAZY disagree.
 if TYPE_CHECKING:
+    from .attention import AttentionPanel as AttentionPanel
+    from .attention import AttentionScalePanel as AttentionScalePanel
     from .base import Panel as Panel
     from .gumbel import GumbelPanel as GumbelPanel
     from .kde import KDEPanel as KDEPanel
