@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -577,41 +575,17 @@ def largest_tile(cache_bytes: int, d: int = 64, *, dtype: str = "float32") -> in
     return b
 
 
-def _sysfs_caches() -> dict[int, int]:
-    sizes: dict[int, int] = {}
-    base = Path("/sys/devices/system/cpu/cpu0/cache")
-    for entry in sorted(base.glob("index*")) if base.is_dir() else []:
-        try:
-            kind = (entry / "type").read_text().strip()
-            level = int((entry / "level").read_text())
-            text = (entry / "size").read_text().strip().upper()
-        except (OSError, ValueError):
-            continue
-        if kind == "Instruction":
-            continue
-        mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
-        digits = text.rstrip("KMG")
-        if digits.isdigit():
-            sizes[level] = int(digits) * mult
-    return sizes
-
-
 def cache_size(level: int = 2) -> int | None:
     """This machine's data cache of ``level`` (1, 2 or 3) in bytes, per core, as the operating
-    system reports it (Linux sysfs, or sysconf); None where it does not say.
+    system reports it (Linux sysfs, sysconf or sysctl, read by ``softviz.bench.machine``);
+    None where it does not say.
 
     Used in: notebooks/08_attention.ipynb (exercise 3).
     """
     level = _validate.integer("level", level, lo=1, hi=3)
-    sizes = _sysfs_caches()
-    if level in sizes:
-        return sizes[level]
-    name = {1: "SC_LEVEL1_DCACHE_SIZE", 2: "SC_LEVEL2_CACHE_SIZE", 3: "SC_LEVEL3_CACHE_SIZE"}[level]
-    try:
-        value = os.sysconf(name)
-    except (ValueError, OSError, AttributeError):
-        return None
-    return int(value) if value > 0 else None
+    from .bench.machine import cache_sizes  # imported here: softviz.bench pulls in matplotlib
+
+    return cache_sizes().get(f"L{level}")
 
 
 # --------------------------------------------------------------------------- the scale

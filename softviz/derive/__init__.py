@@ -5,7 +5,7 @@ expressions, or a short list of steps) that a notebook displays, and its
 tests check the algebra, so a derivation on screen is never just typed in.
 Names are re-exported here and imported on first use (sympy is slow to import).
 
-Used in: notebooks/01_overflow.ipynb ... notebooks/05_kde_regimes.ipynb
+Used in: notebooks/01_overflow.ipynb ... notebooks/08_attention.ipynb
 """
 from __future__ import annotations
 
@@ -47,11 +47,16 @@ _LAZY = {
     # notebooks/07_training.ipynb
     "softmax_jacobian": "training",
     "cross_entropy_gradient": "training",
+    # notebooks/08_attention.ipynb
+    "score_variance": "attention",
+    "online_rescale": "attention",
 }
 
 # The same names for type checkers and editors, which cannot see through __getattr__ (``X as X``:
 # an explicit re-export); tests/test_lazy_exports.py fails when this block and _LAZY disagree.
 if TYPE_CHECKING:
+    from .attention import online_rescale as online_rescale
+    from .attention import score_variance as score_variance
     from .gumbel import binary_concrete_derivation as binary_concrete_derivation
     from .gumbel import gumbel_cdf as gumbel_cdf
     from .gumbel import gumbel_max_derivation as gumbel_max_derivation

@@ -51,11 +51,17 @@ _LAZY = {
     "check_cross_entropy_grad": "training",              # notebooks/07_training.ipynb
     "check_stablemax_cross_entropy": "training",         # notebooks/07_training.ipynb
     "check_collapse_prediction": "training",             # notebooks/07_training.ipynb
+    "check_tile_update": "attention",                    # notebooks/08_attention.ipynb
+    "check_masked_tile_update": "attention",             # notebooks/08_attention.ipynb
+    "check_tile_size": "attention",                      # notebooks/08_attention.ipynb
 }
 
 # The same names for type checkers and editors, which cannot see through __getattr__ (``X as X``:
 # an explicit re-export); tests/test_lazy_exports.py fails when this block and _LAZY disagree.
 if TYPE_CHECKING:
+    from .attention import check_masked_tile_update as check_masked_tile_update
+    from .attention import check_tile_size as check_tile_size
+    from .attention import check_tile_update as check_tile_update
     from .gumbel import check_gumbel_max as check_gumbel_max
     from .gumbel import check_gumbel_top_k as check_gumbel_top_k
     from .gumbel import check_relaxed_sample as check_relaxed_sample
