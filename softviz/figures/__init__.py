@@ -3,7 +3,7 @@
 A panel (softviz.panels) is live; a figure here is drawn once, in the house style
 (``softviz.panels.style``), for a notebook cell or a slide: ``plot_collapse``
 (lesson 01), the Gumbel figures (03), the Soft-NMS drawing helpers (04), the KDE
-figures (05) and ``plot_runs`` (07). Panels draw on the same helpers
+figures (05), ``plot_runs`` (07) and the attention figures (08). Panels draw on the same helpers
 (``ternary_axes``, ``draw_phase_background``, ``score_colormap``), so a figure and
 its panel never drift apart.
 
@@ -11,7 +11,8 @@ Every name is importable from here (``from softviz.figures import plot_collapse`
 or from its lesson's module (``from softviz.figures import kde as kde_figures``);
 a module is imported on first use (matplotlib is slow to import).
 
-Used in: notebooks/01_overflow.ipynb, 03_gumbel, 04_soft_nms, 05_kde_regimes(_further), 07_training.
+Used in: notebooks/01_overflow.ipynb, 03_gumbel, 04_soft_nms, 05_kde_regimes(_further), 07_training,
+08_attention.
 """
 from __future__ import annotations
 
@@ -36,11 +37,15 @@ _LAZY = {
     "plot_kl": "kde",                          # notebooks/05_kde_regimes_further.ipynb
     "draw_phase_background": "kde",            # notebooks/05_kde_regimes.ipynb (and KDEPanel)
     "plot_runs": "training",                   # notebooks/07_training.ipynb
+    "plot_precision": "attention",             # notebooks/08_attention.ipynb
+    "plot_attention_benchmark": "attention",   # notebooks/08_attention.ipynb
 }
 
 # The same names for type checkers and editors, which cannot see through __getattr__ (``X as X``:
 # an explicit re-export); tests/test_lazy_exports.py fails when this block and _LAZY disagree.
 if TYPE_CHECKING:
+    from .attention import plot_attention_benchmark as plot_attention_benchmark
+    from .attention import plot_precision as plot_precision
     from .gumbel import binary_concrete_figure as binary_concrete_figure
     from .gumbel import gumbel_noise_figure as gumbel_noise_figure
     from .gumbel import simplex_uses_figure as simplex_uses_figure
@@ -58,7 +63,7 @@ if TYPE_CHECKING:
     from .training import plot_runs as plot_runs
 
 # The lesson modules themselves are public too (``softviz.figures.kde``).
-_MODULES = ("overflow", "gumbel", "soft_nms", "kde", "training")
+_MODULES = ("overflow", "gumbel", "soft_nms", "kde", "training", "attention")
 
 __all__ = [*_LAZY, *_MODULES]
 
