@@ -5,7 +5,7 @@ on a C core with four algorithms (``ALGORITHMS``); the topic modules hold the re
 ``reference`` (numpy/mpmath references), ``numerics`` (per-dtype limits, ulps),
 one module per lesson, named as the lesson (``overflow``, ``temperature``,
 ``gumbel``, ``soft_nms``, ``kde``, ``two_pass`` -- a look inside the C core --,
-``training``; ``kernels`` and ``nms`` are the older names of ``two_pass`` and
+``training``, ``attention``; ``kernels`` and ``nms`` are the older names of ``two_pass`` and
 ``soft_nms``), ``derive`` (the sympy derivations), ``panels`` (the interactive
 panels and ``lecture_mode``), ``figures`` (the lessons' static figures),
 ``exercises`` (self-checks for the "Your turn" cells), ``bench``
@@ -22,7 +22,7 @@ from .core import ALGORITHMS, kernel_info, log_softmax, logsumexp, native_availa
 from .panels import lecture_mode
 
 _LAZY_MODULES = ("overflow", "temperature", "temperature_further", "gumbel", "soft_nms", "soft_nms_scenes", "nms",
-                 "kde", "training", "derive")
+                 "kde", "training", "attention", "derive")
 # Reachable the same way but not listed in __all__: matplotlib drawing for the notebooks, outside the
 # argument-checked API that tests/test_api_walk.py walks (as when these figures lived in the panel modules).
 _LAZY_UNLISTED = ("figures",)
@@ -30,6 +30,7 @@ _LAZY_UNLISTED = ("figures",)
 # The same modules for type checkers and editors, which cannot see through __getattr__
 # (tests/test_lazy_exports.py fails when this block and _LAZY_MODULES + _LAZY_UNLISTED disagree).
 if TYPE_CHECKING:
+    from . import attention as attention
     from . import derive as derive
     from . import figures as figures
     from . import gumbel as gumbel

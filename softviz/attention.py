@@ -178,8 +178,9 @@ def attention_scores(q: ArrayLike, k: ArrayLike, *, scale: float | None = None, 
 
     Used in: notebooks/08_attention.ipynb.
     """
-    qa, ka, _, keep, _, s, dt = _inputs(q, k, np.zeros((np.shape(k)[0] if np.ndim(k) == 2 else 0, 1)),
-                                        mask, causal, scale)
+    # a float32 stand-in for v, so that it does not decide the precision of the scores
+    rows = np.shape(k)[0] if isinstance(k, np.ndarray) and k.ndim == 2 else len(_matrix("k", k))
+    qa, ka, _, keep, _, s, dt = _inputs(q, k, np.zeros((rows, 1), np.float32), mask, causal, scale)
     _check_size(qa.shape[0], ka.shape[0])
     with np.errstate(over="ignore", invalid="ignore"):
         S = (qa @ ka.T) * dt.type(s)
@@ -510,9 +511,9 @@ def tiled_trace(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, block_k: int = 8, s
         out = acc * states.view["scale"][:, None].astype(dt)
     for r in np.flatnonzero(special):
         out[r] = _special_row(qa, ka, va, keep, int(r), s, dt)[0]
-    # both write O at the end
+    # both write O at the end, the tiled version also the lse
     last = steps[-1]
-    steps[-1] = dataclasses.replace(last, bytes_tiled=last.bytes_tiled + n * dv * item,
+    steps[-1] = dataclasses.replace(last, bytes_tiled=last.bytes_tiled + (n * dv + n) * item,
                                     bytes_naive=last.bytes_naive + n * dv * item)
     return TiledTrace(block_k=bk, scores=S, reference=reference, out=out, steps=tuple(steps))
 
@@ -669,13 +670,15 @@ def running_sum_in(values: ArrayLike, dtype: str = "float16") -> np.ndarray:
     return out
 
 
-def precision_study(n_keys: int = 16384, d: int = 128, *, spread: float = 1.0, gap: float = 0.02,
+def precision_study(n_keys: int = 16384, d: int = 128, *, spread: float = 1.0, gap: float = 0.01,
                     rng: Any = 0) -> dict[str, Any]:
     """Attention's softmax in float16, bfloat16 and float32, for one query over ``n_keys`` keys.
 
     Queries and keys are unit-variance vectors times ``spread`` (large activations), so
-    the scaled scores s = q . k / sqrt(d) have a standard deviation of spread^2; one key
-    is moved to score ``gap`` below the top one (a near tie, common in practice).  Per
+    the scaled scores s = q . k / sqrt(d) have a standard deviation of spread^2; the top key
+    is moved just below the top of its bfloat16 rounding interval and the runner-up
+    to ``gap`` below it (a near tie, common in practice, that bfloat16 cannot resolve when
+    ``gap`` is under 0.95 of its spacing there: 1/64 for scores between 2 and 4).  Per
     format (``formats[name]``): ``exp_overflow``: keys whose exp(q . k), without the scale
     and without the max shift, is past the format's largest number; ``score_overflow``: unscaled scores q . k that are inf when stored
     in it; ``winner_kept``: the top key stays strictly on top once the scores are rounded to
@@ -697,8 +700,15 @@ def precision_study(n_keys: int = 16384, d: int = 128, *, spread: float = 1.0, g
     scaled = K @ q / math.sqrt(d)
     order = np.argsort(scaled)[::-1]
     top, second = int(order[0]), int(order[1])
-    # move the runner-up to exactly `gap` below the winner (along q, so only its score changes)
-    K[second] += (scaled[top] - gap - scaled[second]) * math.sqrt(d) * q / float(q @ q)
+    # place the winner just below the top of its bfloat16 rounding interval and the
+    # runner-up `gap` below it (along q, so only their scores change): a near tie that
+    # bfloat16 cannot resolve when gap is under 0.95 of its spacing there
+    # (the grid point at or above the top score: both keys move up, none overtakes them)
+    spacing = 2.0 ** (math.floor(math.log2(abs(float(scaled[top])))) - 7) if scaled[top] else 2.0 ** -133
+    centre = math.ceil(float(scaled[top]) / spacing) * spacing
+    unit = math.sqrt(d) * q / float(q @ q)
+    K[top] += (centre + 0.45 * spacing - scaled[top]) * unit
+    K[second] += (centre + 0.45 * spacing - gap - scaled[second]) * unit
     raw = K @ q
     scaled = raw / math.sqrt(d)
     p_exact = np.asarray(softmax(scaled))

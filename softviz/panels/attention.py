@@ -159,9 +159,7 @@ class AttentionPanel(Panel):
         shown = np.where(np.isfinite(scores), scores, np.nan)
         self._image.set_data(shown)
         self._image.set_clim(finite.min(), finite.max())
-        cmap = self._image.get_cmap().copy()
-        cmap.set_bad("#BBBBBB")
-        self._image.set_cmap(cmap)
+        self._image.set_cmap(self._image.get_cmap().with_extremes(bad="#BBBBBB"))
         ax = self._ax_m
         ax.set_xlim(-0.3, last + 0.3)
         ax.set_xticks(range(0, last + 1, max(1, last // 8)))
