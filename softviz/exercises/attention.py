@@ -270,5 +270,9 @@ def check_tile_size(fn: Callable[..., Any] | None) -> CheckResult:
 
     Used in: notebooks/08_attention.ipynb
     """
-    return run_arg_cases("check_tile_size", _tile_cases(), fn, _tile_diagnose,
-                         "powers of two whose working set fits, down to a 4 KiB cache")
+    here = cache_size(2)
+    summary = "powers of two whose working set fits, down to a 4 KiB cache"
+    if here:
+        summary += (f"; for this machine's L2 of {here // 1024} KiB and d = 64: b = {largest_tile(here, 64)}, "
+                    f"a working set of {tile_working_set(largest_tile(here, 64), largest_tile(here, 64), 64) // 1024} KiB")
+    return run_arg_cases("check_tile_size", _tile_cases(), fn, _tile_diagnose, summary)
