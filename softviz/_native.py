@@ -44,6 +44,8 @@ __all__ = [
     "read_probe",
     "copy_probe",
     "plan_state",
+    "AUTO_WORKERS_MIN_ELEMENTS",
+    "auto_workers",
     "StateRows",
     "new_states",
     "accumulate_rows",
@@ -80,6 +82,16 @@ def _cpus() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+#: ``workers="auto"`` uses every usable CPU from this many elements on: below it, the
+#: hand-off to the pool (tens of microseconds) costs more than the second core saves.
+AUTO_WORKERS_MIN_ELEMENTS = 1 << 18
+
+
+def auto_workers(size: int) -> int:
+    """The threads ``workers="auto"`` runs a call of ``size`` elements on."""
+    return _cpus() if size >= AUTO_WORKERS_MIN_ELEMENTS else 1
 
 
 def _require() -> None:

@@ -16,6 +16,7 @@ import pytest
 import scipy.special
 
 import softviz
+import softviz.caches
 from softviz import bench
 from softviz.bench import (
     cli,
@@ -173,10 +174,10 @@ def test_cache_sizes_from_sysfs(tmp_path):
 
 
 def test_cache_sizes_unknown_gives_none(tmp_path, monkeypatch):
-    monkeypatch.setattr(machine, "_sysconf_cache", lambda level: None)
-    monkeypatch.setattr(machine, "_sysctl_cache", lambda level: None)
+    monkeypatch.setattr(softviz.caches, "_sysconf_cache", lambda level: None)
+    monkeypatch.setattr(softviz.caches, "_sysctl_cache", lambda level: None)
     assert bench.cache_sizes(str(tmp_path / "missing")) == {"L1": None, "L2": None, "L3": None}
-    monkeypatch.setattr(machine, "_sysconf_cache", lambda level: {"L2": 1 << 20}.get(level))
+    monkeypatch.setattr(softviz.caches, "_sysconf_cache", lambda level: {"L2": 1 << 20}.get(level))
     assert bench.cache_sizes(str(tmp_path / "missing")) == {"L1": None, "L2": 1 << 20, "L3": None}
     monkeypatch.undo()
     real = bench.cache_sizes()
