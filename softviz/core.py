@@ -163,7 +163,7 @@ def _fast(op: str, x: Any, axis: Any, algorithm: Any, temperature: Any, workers:
             and x.dtype in _FAST_DTYPES and x.size and x.flags.c_contiguous and _native.AVAILABLE):
         return None
     if out is None:
-        out = np.empty(x.shape, x.dtype)
+        out = _native.empty(x.shape, x.dtype)
     elif not (out.__class__ is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
               and out.flags.c_contiguous and out.flags.writeable):
         return None

@@ -152,11 +152,12 @@ def peers(shapes: Sequence[tuple[str, int, int]] = PEER_SHAPES, dtypes: Sequence
             timing = time_interleaved(contenders, repeats=repeats)
             ns = {k: (t.seconds / x.size * 1e9 if t.seconds is not None else None) for k, t in timing.items()}
             others = [v for k, v in ns.items() if k in ("onnxruntime", "torch") and v is not None]
+            ours = ns.get("softviz")
             rows.append({
                 "dtype": dtype, "shape": label, "rows": nrows, "n": n,
                 "algorithm": softviz.auto_algorithm(n, dtype, rows=nrows),
                 "ns_per_element": ns, "max_rel_error": errors, "disagree": bad,
                 "best_peer": min(others) if others else None,
-                "speedup_vs_best_peer": (min(others) / ns["softviz"]) if others and ns.get("softviz") else None,
+                "speedup_vs_best_peer": (min(others) / ours) if others and ours else None,
             })
     return rows
