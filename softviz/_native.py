@@ -448,7 +448,7 @@ class StateRows:
 
     def __init__(self, rows: int, algorithm: str, op: str = "softmax") -> None:
         _require()
-        fields = _STATE_DTYPE.fields or {}
+        fields: Any = _STATE_DTYPE.fields or {}
         if ffi.sizeof("sv_state") != _STATE_DTYPE.itemsize or any(
                 ffi.offsetof("sv_state", f) != fields[f][1] for f in fields):
             raise RuntimeError("softviz C core: sv_state's layout differs from softviz._native's view of it")
