@@ -22,7 +22,8 @@ import softviz
 
 from .timing import Progress, time_interleaved
 
-__all__ = ["PEER_SHAPES", "QUICK_PEER_SHAPES", "PEER_LIBRARIES", "peer_contenders", "peers", "available_peers"]
+__all__ = ["PEER_SHAPES", "QUICK_PEER_SHAPES", "PEER_LIBRARIES", "SCALING_SHAPES", "peer_contenders", "peers",
+           "available_peers", "batch_scaling"]
 
 #: (label, rows, n): attention rows, vocabulary rows, single rows in cache and out of it.
 PEER_SHAPES: tuple[tuple[str, int, int], ...] = (
@@ -161,3 +162,32 @@ def peers(shapes: Sequence[tuple[str, int, int]] = PEER_SHAPES, dtypes: Sequence
                 "speedup_vs_best_peer": (min(others) / ours) if others and ours else None,
             })
     return rows
+
+
+#: The batches whose ``workers=2`` speed-up the targets judge.
+SCALING_SHAPES: tuple[tuple[str, int, int], ...] = (("attention", 8192, 128), ("vocabulary", 64, 50257),
+                                                    ("attention", 512, 4096))
+
+
+def batch_scaling(shapes: Sequence[tuple[str, int, int]] = SCALING_SHAPES, workers: Sequence[int] = (1, 2),
+                  repeats: int = 7, *, seed: int = 0, progress: Progress | None = None) -> list[dict[str, Any]]:
+    """``workers=`` on batches (whole rows per thread, fresh outputs, float32), interleaved:
+    one row per (shape, workers) with the speed-up over one thread."""
+    from .machine import usable_cpus
+
+    rng = np.random.default_rng(seed)
+    cpus = usable_cpus()
+    out = []
+    for label, nrows, n in shapes:
+        if progress is not None:
+            progress.step(f"batch workers {nrows}x{n}")
+        x = (rng.standard_normal((nrows, n)) * 4).astype(np.float32)
+        timing = time_interleaved({w: (lambda w=w: softviz.softmax(x, workers=w)) for w in workers},
+                                  repeats=repeats)
+        base = timing[workers[0]].seconds
+        for w in workers:
+            s = timing[w].seconds
+            out.append({"shape": label, "rows": nrows, "n": n, "workers": w, "available": cpus,
+                        "seconds": s, "ns_per_element": s / x.size * 1e9 if s else None,
+                        "speedup": base / s if base and s else None, "error": timing[w].error})
+    return out
