@@ -182,8 +182,10 @@ def batch_scaling(shapes: Sequence[tuple[str, int, int]] = SCALING_SHAPES, worke
         if progress is not None:
             progress.step(f"batch workers {nrows}x{n}")
         x = (rng.standard_normal((nrows, n)) * 4).astype(np.float32)
-        timing = time_interleaved({w: (lambda w=w: softviz.softmax(x, workers=w)) for w in workers},
-                                  repeats=repeats)
+        def call(w: int, x: np.ndarray = x) -> Callable[[], object]:
+            return lambda: softviz.softmax(x, workers=w)
+
+        timing = time_interleaved({w: call(w) for w in workers}, repeats=repeats)
         base = timing[workers[0]].seconds
         for w in workers:
             s = timing[w].seconds

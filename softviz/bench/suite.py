@@ -22,8 +22,8 @@ import softviz
 from .extras import NMS_SIZES, nms_benchmark, panel_benchmark, workers_scaling
 from .isas import ISA_ALGORITHMS, forced_isa, isa_comparison
 from .machine import load_average, machine_info, usable_cpus
-from .peers import PEER_SHAPES, QUICK_PEER_SHAPES, SCALING_SHAPES, available_peers, batch_scaling, peers
 from .numerical_error import LONG_ROW_LENGTHS, SCALES, accuracy, long_row_accuracy
+from .peers import PEER_SHAPES, QUICK_PEER_SHAPES, SCALING_SHAPES, available_peers, batch_scaling, peers
 from .schema import SCHEMA
 from .speed import BASELINES, NUMPY_BASELINE, OVERHEAD_N, SCIPY_BASELINE, throughput
 from .targets import evaluate_targets
