@@ -14,7 +14,7 @@ from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The row plan, the dispatcher and one kernel table per instruction set (kernels.h).
-SOURCES = ["softmax.c", "dispatch.c", "kernels_portable.c", "kernels_avx2.c", "kernels_avx512.c"]
+SOURCES = ["softmax.c", "workers.c", "dispatch.c", "kernels_portable.c", "kernels_avx2.c", "kernels_avx512.c"]
 
 # -fno-math-errno/-fno-trapping-math let the compiler vectorize the portable kernels
 # without changing IEEE results; -ffp-contract=fast allows FMA where the target has it

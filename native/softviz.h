@@ -138,6 +138,30 @@ int sv_read_f64(const double *x, size_t n, double *sum_out);
 int sv_copy_f32(const float *x, float *y, size_t n);
 int sv_copy_f64(const double *x, double *y, size_t n);
 
+/* A job mailbox (native/workers.c): whole rows handed to a helper thread that polls for
+ * them with the GIL released.  state: 0 idle, 1 posted, 2 done.  sv_job_serve runs every
+ * job posted until `polls` polls pass without one, and returns 1 if it ran any (0: none
+ * came); sv_job_wait polls
+ * (forever when polls < 0) until the job is done and returns its status (-1: not yet).
+ * Without atomics in the compiler each returns SV_EOPTION (or -SV_EOPTION). */
+typedef struct sv_job {
+    int state;
+    int op;
+    int algorithm;
+    int is_f64;
+    const void *x;
+    void *y;
+    size_t rows;
+    size_t n;
+    int status;
+} sv_job;
+
+int sv_job_init(sv_job *job);
+int sv_job_post(sv_job *job, int op, int algorithm, int is_f64, const void *x, void *y, size_t rows, size_t n);
+int sv_job_serve(sv_job *job, long polls);
+int sv_job_wait(sv_job *job, long polls);
+int sv_job_state(const sv_job *job);
+
 /* Kernel dispatch: chosen once at load (the best ISA this build and CPU have, or the
  * SOFTVIZ_ISA environment variable), recorded in one place.  sv_select_isa(NULL or "")
  * picks the best; a name ("portable", "avx2", "avx512") forces that path. */

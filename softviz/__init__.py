@@ -1,7 +1,8 @@
 """softviz: an interactive, notebook-based way to learn how softmax really works.
 
 The public face of the package.  ``softmax``, ``log_softmax`` and ``logsumexp`` run
-on a C core with four algorithms (``ALGORITHMS``); the topic modules hold the rest:
+on a C core with four algorithms (``ALGORITHMS``; by default ``algorithm="auto"`` picks one
+per call from the shape and the caches, see ``auto``); the topic modules hold the rest:
 ``reference`` (numpy/mpmath references), ``numerics`` (per-dtype limits, ulps),
 one module per lesson, named as the lesson (``overflow``, ``temperature``,
 ``gumbel``, ``soft_nms``, ``kde``, ``two_pass`` -- a look inside the C core --,
@@ -16,8 +17,9 @@ pulls in scipy.stats, ``softviz.derive`` sympy), so ``import softviz`` stays fas
 """
 from typing import TYPE_CHECKING
 
-from . import exercises, kernels, numerics, panels, reference, two_pass
+from . import auto, exercises, kernels, numerics, panels, reference, two_pass
 from ._lazy import lazy_exports
+from .auto import auto_algorithm
 from .core import ALGORITHMS, kernel_info, log_softmax, logsumexp, native_available, softmax
 from .panels import lecture_mode
 
@@ -58,6 +60,8 @@ __all__ = [
     "logsumexp",
     "native_available",
     "kernel_info",
+    "auto_algorithm",
+    "auto",
     "reference",
     "numerics",
     "kernels",

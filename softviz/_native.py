@@ -14,7 +14,9 @@ so the threads run the kernels truly in parallel.
 from __future__ import annotations
 
 import math
+import mmap
 import os
+import sys
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +46,10 @@ __all__ = [
     "read_probe",
     "copy_probe",
     "plan_state",
+    "AUTO_WORKERS_MIN_ELEMENTS",
+    "FRESH_MMAP_BYTES",
+    "empty",
+    "auto_workers",
     "StateRows",
     "new_states",
     "accumulate_rows",
@@ -80,6 +86,53 @@ def _cpus() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+#: ``workers="auto"`` uses every usable CPU from this many elements on: below it, the
+#: hand-off to the pool (tens of microseconds) costs more than the second core saves.
+AUTO_WORKERS_MIN_ELEMENTS = 1 << 18
+
+
+def auto_workers(size: int) -> int:
+    """The threads ``workers="auto"`` runs a call of ``size`` elements on."""
+    return _cpus() if size >= AUTO_WORKERS_MIN_ELEMENTS else 1
+
+
+#: Fresh outputs of at least this many bytes are mapped by ``empty`` (Linux).  Smaller
+#: ones come from numpy: glibc serves repeated allocations below 32 MiB (its largest
+#: dynamic mmap threshold) from memory it already has, which costs no page faults.
+FRESH_MMAP_BYTES = 32 << 20
+_LINUX_HUGE = sys.platform.startswith("linux") and hasattr(mmap, "MADV_HUGEPAGE")
+# MADV_POPULATE_WRITE (Linux 5.14) is missing from older Pythons' mmap module; its value is fixed
+_MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
+
+
+def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An uninitialised array for a fresh result, without the page-fault tax where it is large.
+
+    numpy's large allocations are fresh mappings: every 4 KiB page faults on the kernels'
+    first store (about 1 ns per float32 element here, three times the kernel itself).  A
+    large output is mapped here instead, advised into transparent huge pages and
+    populated in one system call (one fault per 2 MiB, the zeroing in bulk); what is left
+    is the kernel zeroing the new memory, which no library can skip.  Anywhere the advice
+    fails this is ``numpy.empty``.  The array owns its mapping (its ``base``) and unmaps it
+    when the last view of it goes.
+    """
+    dtype = np.dtype(dtype)
+    count = math.prod(shape)
+    nbytes = count * dtype.itemsize
+    if _LINUX_HUGE and nbytes >= FRESH_MMAP_BYTES:
+        try:
+            m = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        except (OSError, ValueError):
+            return np.empty(shape, dtype)
+        for advice in (mmap.MADV_HUGEPAGE, _MADV_POPULATE_WRITE):
+            try:
+                m.madvise(advice)
+            except (OSError, ValueError):  # an old kernel, or THP disabled: faults as usual
+                pass
+        return np.frombuffer(m, dtype=dtype, count=count).reshape(shape)
+    return np.empty(shape, dtype)
 
 
 def _require() -> None:
@@ -173,7 +226,7 @@ def rows(op: str, algorithm: str, x: np.ndarray, out: np.ndarray | None = None, 
     _require()
     nrows, n = x.shape
     if out is None:
-        out = np.empty(nrows if op == "logsumexp" else x.shape, dtype=x.dtype)
+        out = empty((nrows,) if op == "logsumexp" else x.shape, x.dtype)
     if x.size == 0:
         if op == "logsumexp":
             out.fill(-np.inf)
@@ -188,16 +241,7 @@ def rows(op: str, algorithm: str, x: np.ndarray, out: np.ndarray | None = None, 
         if status:
             _check(status, f"sv_{op}_{sfx}")
     elif nrows >= workers:
-        # many rows: whole rows per thread, bit-identical to one thread
-        bounds = np.linspace(0, nrows, workers + 1).astype(int)
-        spans = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-        per_row = 1 if op == "logsumexp" else n
-
-        def run(span: tuple[int, int]) -> None:
-            a, b = span
-            _call(f"sv_{op}_{sfx}", code, xb + a * n, ob + a * per_row, b - a, n)
-
-        list(_pool(workers).map(run, spans))
+        _split_rows(op, code, sfx, xb, ob, nrows, n, workers)
     else:
         for r in range(nrows):
             _split_row(op, code, sfx, x[r], out, r, workers)
@@ -220,6 +264,89 @@ def one_row(op: str, algorithm: str, x: np.ndarray, out: np.ndarray) -> bool:
             return False
         _check(status, fn.__name__)
     return True
+
+
+# ------------------------------------------------------------------ helpers polling in C
+
+#: How long (in polls, ~0.1 us each) a helper keeps polling its mailbox after a job
+#: before it sleeps: calls in a burst then reach it without an OS wake-up.
+_POLLS = 20000
+
+
+class _Helper:
+    """A daemon thread that runs whole-row jobs posted to its C mailbox (native/workers.c)."""
+
+    def __init__(self) -> None:
+        self.job = ffi.new("sv_job *")
+        _check(lib.sv_job_init(self.job), "sv_job_init")
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._loop, name="softviz-rows", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        job, cond = self.job, self.cond
+        while True:
+            if lib.sv_job_serve(job, _POLLS) == 1:   # the GIL is released while it polls
+                continue
+            with cond:
+                while lib.sv_job_state(job) != 1:
+                    cond.wait()
+
+    def post(self, *args: Any) -> None:
+        _check(lib.sv_job_post(self.job, *args), "sv_job_post")
+        with self.cond:
+            self.cond.notify()
+
+    def wait(self) -> int:
+        return int(lib.sv_job_wait(self.job, -1))
+
+
+_helpers: list[_Helper] = []
+_helpers_lock = threading.Lock()     # one batch at a time uses the helpers; others take the pool
+_JOBS = AVAILABLE and lib.sv_job_init(ffi.new("sv_job *")) == 0
+
+
+def _reset_after_fork() -> None:
+    # the child has none of the parent's threads
+    global _helpers_lock
+    _helpers.clear()
+    _pools.clear()
+    _helpers_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _split_rows(op: str, code: int, sfx: str, xb: Any, ob: Any, nrows: int, n: int, workers: int) -> None:
+    """Whole rows per thread, bit-identical to one thread: the caller takes the first span,
+    helpers polling in C the others (a thread pool where the helpers are busy)."""
+    bounds = np.linspace(0, nrows, workers + 1).astype(int)
+    spans = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    per_row = 1 if op == "logsumexp" else n
+    fn = _ROW_FUNCTIONS[op, sfx]
+    if _JOBS and _helpers_lock.acquire(blocking=False):
+        try:
+            while len(_helpers) < len(spans) - 1:
+                _helpers.append(_Helper())
+            args = (_OP_CODES[op], code, int(sfx == "f64"))
+            for h, (a, b) in zip(_helpers, spans[1:]):
+                h.post(*args, xb + a * n, ob + a * per_row, b - a, n)
+            a, b = spans[0]
+            statuses = [int(fn(code, xb + a * n, ob + a * per_row, b - a, n))]
+            statuses += [h.wait() for h in _helpers[: len(spans) - 1]]
+        finally:
+            _helpers_lock.release()
+    else:
+        def run(span: tuple[int, int]) -> int:
+            a, b = span
+            return int(fn(code, xb + a * n, ob + a * per_row, b - a, n))
+
+        futures = [_pool(workers - 1).submit(run, span) for span in spans[1:]]
+        statuses = [run(spans[0])] + [f.result() for f in futures]
+    for status in statuses:
+        if status:
+            _check(status, f"sv_{op}_{sfx}")
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
@@ -321,8 +448,9 @@ class StateRows:
 
     def __init__(self, rows: int, algorithm: str, op: str = "softmax") -> None:
         _require()
+        fields: Any = _STATE_DTYPE.fields or {}
         if ffi.sizeof("sv_state") != _STATE_DTYPE.itemsize or any(
-                ffi.offsetof("sv_state", f) != _STATE_DTYPE.fields[f][1] for f in _STATE_DTYPE.names):
+                ffi.offsetof("sv_state", f) != fields[f][1] for f in fields):
             raise RuntimeError("softviz C core: sv_state's layout differs from softviz._native's view of it")
         self.rows, self.algorithm, self.op = int(rows), algorithm, op
         self.cdata = ffi.new("sv_state[]", max(self.rows, 1))

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _native, reference
+from . import _native, auto, reference
 from ._args import positive_real
 from ._validate import numeric_array
 
@@ -65,15 +65,19 @@ def kernel_info() -> dict:
     Keys: ``isa`` (the instruction set in use: "portable", "avx2" or "avx512"),
     ``compiled`` (the ones this build has), ``supported`` (the ones this CPU can run),
     ``requested`` (the ``SOFTVIZ_ISA`` value honoured, "" for the default choice),
-    ``compiler``, ``load_error`` (why the C core did not load, or None).
+    ``compiler``, ``load_error`` (why the C core did not load, or None), ``auto`` (the
+    rule of ``algorithm="auto"`` and the cache thresholds this machine gave it, see
+    ``softviz.auto.auto_rule``).
 
     Used in: notebooks/06_two_pass.ipynb, softviz.bench.
     """
-    return _native.kernel_info()
+    info = _native.kernel_info()
+    info["auto"] = auto.auto_rule()
+    return info
 
 
-def softmax(x: ArrayLike, axis: Axis = -1, *, algorithm: str = "two_pass", temperature: float = 1.0,
-            workers: int = 1, out: np.ndarray | None = None) -> np.ndarray:
+def softmax(x: ArrayLike, axis: Axis = -1, *, algorithm: str = "auto", temperature: float = 1.0,
+            workers: int | str = 1, out: np.ndarray | None = None) -> np.ndarray:
     """softmax(x / temperature) along ``axis``, computed by the C core.
 
     Parameters
@@ -83,15 +87,21 @@ def softmax(x: ArrayLike, axis: Axis = -1, *, algorithm: str = "two_pass", tempe
         returned as float16; integers and bools become float64.
     axis : int, tuple of ints or None
         Axis (or axes) to normalise over; None means all of them.  Default -1.
-    algorithm : one of ``ALGORITHMS``
-        Which kernel to run; all give the same result up to rounding.
+    algorithm : ``"auto"`` or one of ``ALGORITHMS``
+        Which kernel to run; all give the same result up to rounding.  ``"auto"`` (the
+        default) picks the fastest for the shape and this machine's caches: three-pass
+        reload where the call or its rows stay in cache, two-pass otherwise (the rule:
+        ``softviz.auto``; ``softviz.auto_algorithm`` tells what a shape gets).
     temperature : float
         Finite and > 0.  However small, the result is the limit it should be (uniform
         over the largest entries): rows are shifted by their max before dividing when
         x / temperature would overflow.
-    workers : int
-        Threads to split long rows across (the passes' partial results merge
-        associatively, lesson 06).  Results equal the one-thread result up to rounding.
+    workers : int or ``"auto"``
+        Threads to run on.  A batch of rows is split into whole rows per thread
+        (bit-identical to one thread); a single long row into chunks whose partial
+        results merge associatively (lesson 06; equal up to rounding).  ``"auto"`` uses
+        the CPUs this process may run on when the call is large enough to pay for the
+        hand-off (``softviz._native.AUTO_WORKERS_MIN_ELEMENTS`` elements), else one.
     out : numpy.ndarray, optional
         Where to write the result: an array of the result's shape and dtype (``out=x``
         computes in place).  A C-contiguous float32/float64 ``out`` along the last axis is
@@ -105,8 +115,8 @@ def softmax(x: ArrayLike, axis: Axis = -1, *, algorithm: str = "two_pass", tempe
     return _apply("softmax", x, axis, algorithm, temperature, workers, False, out)
 
 
-def log_softmax(x: ArrayLike, axis: Axis = -1, *, algorithm: str = "two_pass", temperature: float = 1.0,
-                workers: int = 1, out: np.ndarray | None = None) -> np.ndarray:
+def log_softmax(x: ArrayLike, axis: Axis = -1, *, algorithm: str = "auto", temperature: float = 1.0,
+                workers: int | str = 1, out: np.ndarray | None = None) -> np.ndarray:
     """log(softmax(x / temperature)) computed as x - logsumexp(x), never via log(softmax).
 
     Same arguments as :func:`softmax`.  An entry that holds the whole sum in the output
@@ -119,8 +129,8 @@ def log_softmax(x: ArrayLike, axis: Axis = -1, *, algorithm: str = "two_pass", t
     return _apply("log_softmax", x, axis, algorithm, temperature, workers, False, out)
 
 
-def logsumexp(x: ArrayLike, axis: Axis = -1, *, keepdims: bool = False, algorithm: str = "two_pass",
-              workers: int = 1) -> np.ndarray:
+def logsumexp(x: ArrayLike, axis: Axis = -1, *, keepdims: bool = False, algorithm: str = "auto",
+              workers: int | str = 1) -> np.ndarray:
     """log(sum(exp(x))) along ``axis``; an empty axis gives -inf (as scipy).
 
     Same arguments as :func:`softmax` (no temperature), plus ``keepdims``.  Where one
@@ -134,7 +144,7 @@ def logsumexp(x: ArrayLike, axis: Axis = -1, *, keepdims: bool = False, algorith
 
 
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_ALGORITHM_SET = frozenset(ALGORITHMS)
+_ALGORITHM_SET = frozenset(ALGORITHMS + ("auto",))
 
 
 def _fast(op: str, x: Any, axis: Any, algorithm: Any, temperature: Any, workers: Any, out: Any) -> np.ndarray | None:
@@ -153,10 +163,15 @@ def _fast(op: str, x: Any, axis: Any, algorithm: Any, temperature: Any, workers:
             and x.dtype in _FAST_DTYPES and x.size and x.flags.c_contiguous and _native.AVAILABLE):
         return None
     if out is None:
-        out = np.empty(x.shape, x.dtype)
+        out = _native.empty(x.shape, x.dtype)
     elif not (out.__class__ is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
               and out.flags.c_contiguous and out.flags.writeable):
         return None
+    if algorithm == "auto":
+        # softviz.auto's rule for one row; out=x makes reload refuse below (general path)
+        nbytes = 2 * x.nbytes
+        algorithm = ("three_pass_reload" if nbytes <= auto.IN_CACHE_BYTES or nbytes <= auto.ROW_IN_L1_BYTES
+                     else "two_pass")
     # False when out overlaps x in a way the kernels refuse (checked in C, nothing written)
     return out if _native.one_row(op, algorithm, x, out) else None
 
@@ -186,6 +201,11 @@ def _apply(op: str, x: Any, axis: Any, algorithm: Any, temperature: Any, workers
     else:
         rows = np.empty((math.prod(kept_shape), n), arr.dtype)
 
+    if algorithm == "auto":
+        in_place = out is not None and np.may_share_memory(out, rows)
+        algorithm = auto.auto_algorithm(n, rows.dtype, rows=rows.shape[0], in_place=in_place)
+    if workers == "auto":
+        workers = _native.auto_workers(rows.size)
     direct = _direct_out(out, rows, perm, out_dtype, algorithm)
     if _native.AVAILABLE:
         res = _native.rows(op, algorithm, rows, direct, workers)
@@ -254,8 +274,8 @@ def _divide_by_temperature(arr: np.ndarray, t: float, axes: tuple[int, ...]) -> 
 
 
 def _check_algorithm(algorithm: Any) -> None:
-    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
+    if not isinstance(algorithm, str) or algorithm not in _ALGORITHM_SET:
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose 'auto' or one of {ALGORITHMS}")
 
 
 def _check_temperature(temperature: Any) -> None:
@@ -268,6 +288,10 @@ def _check_temperature(temperature: Any) -> None:
 def _check_workers(workers: Any) -> None:
     if workers.__class__ is int and workers >= 1:
         return
+    if isinstance(workers, str):
+        if workers == "auto":
+            return
+        raise TypeError(f"workers must be an int >= 1 or 'auto', got the string {workers!r}")
     if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, numbers.Integral):
         raise TypeError(f"workers must be an int, got {type(workers).__name__}")
     if workers < 1:

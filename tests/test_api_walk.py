@@ -175,7 +175,7 @@ def _is_record(obj) -> bool:
 # Modules hardened by the issue-15 work: walked strictly.
 OWNED = ["softviz.temperature", "softviz.temperature_further", "softviz.gumbel", "softviz.soft_nms",
          "softviz.soft_nms_scenes", "softviz.kde", "softviz.numerics", "softviz.overflow", "softviz.reference",
-         "softviz.exercises.checking", "softviz.exercises.two_pass"]
+         "softviz.exercises.checking", "softviz.exercises.two_pass", "softviz.auto"]
 # Everything else public: walked, failures listed per module.
 OTHERS = ["softviz", "softviz.core", "softviz.two_pass", "softviz.derive", "softviz.exercises",
           "softviz.training", "softviz.panels"]

@@ -16,6 +16,7 @@ import pytest
 import scipy.special
 
 import softviz
+import softviz.caches
 from softviz import bench
 from softviz.bench import (
     cli,
@@ -173,10 +174,10 @@ def test_cache_sizes_from_sysfs(tmp_path):
 
 
 def test_cache_sizes_unknown_gives_none(tmp_path, monkeypatch):
-    monkeypatch.setattr(machine, "_sysconf_cache", lambda level: None)
-    monkeypatch.setattr(machine, "_sysctl_cache", lambda level: None)
+    monkeypatch.setattr(softviz.caches, "_sysconf_cache", lambda level: None)
+    monkeypatch.setattr(softviz.caches, "_sysctl_cache", lambda level: None)
     assert bench.cache_sizes(str(tmp_path / "missing")) == {"L1": None, "L2": None, "L3": None}
-    monkeypatch.setattr(machine, "_sysconf_cache", lambda level: {"L2": 1 << 20}.get(level))
+    monkeypatch.setattr(softviz.caches, "_sysconf_cache", lambda level: {"L2": 1 << 20}.get(level))
     assert bench.cache_sizes(str(tmp_path / "missing")) == {"L1": None, "L2": 1 << 20, "L3": None}
     monkeypatch.undo()
     real = bench.cache_sizes()
@@ -406,7 +407,8 @@ def _tp_row(dtype, n, output, vs_numpy=None, vs_recompute=None, seconds=0.01, me
 def _fake_result(native=True, arch="x86_64", isa="avx512", supported=("portable", "avx2", "avx512"),
                  requested="", f32_numpy=3.0, f32_recompute=1.3, f32_fresh_numpy=2.0, floor_ratio=1.10,
                  api_ns=0.35, f64_numpy=2.5, f64_recompute=1.25, avx2_recompute=1.2,
-                 err32=5e-7, err64=1e-15, longest=N24):
+                 err32=5e-7, err64=1e-15, longest=N24, peer_speedup=1.1, f64_long_peer=2.5, ns128=0.40,
+                 ns16=0.22, batch_speedup=1.8, peers_installed=True):
     algs = list(softviz.ALGORITHMS)
     t2 = 0.01
     rows = [_tp_row("float32", N24, "out", f32_numpy, f32_recompute, t2),
@@ -421,10 +423,21 @@ def _fake_result(native=True, arch="x86_64", isa="avx512", supported=("portable"
     acc = [{"method": a, "dtype": d, "scale": 1.0, "max_rel_error": errs.get((d, a), 1e-15), "error": None}
            for a in algs for d in ("float32", "float64")]
     long_rows = [{**r, "n": longest} for r in acc]
+    peer_rows = []
+    for d in ("float32", "float64"):
+        for nrows, n in targets.PEER_TARGET_SHAPES:
+            sp = f64_long_peer if (d == "float64" and n == N24) else peer_speedup
+            ours = ns128 if (nrows, n) == (8192, 128) else ns16 if n == N16 else 0.5
+            ns = {"softviz": ours, "numpy": 2.0, **({"onnxruntime": ours * sp} if peers_installed else {})}
+            peer_rows.append({"dtype": d, "rows": nrows, "n": n, "algorithm": "two_pass", "ns_per_element": ns,
+                              "speedup_vs_best_peer": sp if peers_installed else None})
+    scaling = [{"rows": r, "n": n, "workers": 2, "available": 2, "speedup": batch_speedup}
+               for r, n in ((8192, 128), (64, 50257))]
     return {"machine": {"native_available": native, "machine": arch,
                         "kernel": {"isa": isa, "supported": list(supported), "requested": requested}},
             "config": {"algorithms": algs}, "throughput": {"rows": rows, "probes": probes_},
-            "isas": isa_rows, "accuracy": acc, "long_row_accuracy": long_rows, "panels": None, "nms": None}
+            "isas": isa_rows, "accuracy": acc, "long_row_accuracy": long_rows, "panels": None, "nms": None,
+            "peers": peer_rows, "batch_scaling": scaling}
 
 
 def _status(result):
@@ -443,6 +456,11 @@ AVX2 = "AVX2 path (forced), float32 N=2^24 out=: two_pass >= 1.15x three_pass_re
 ACC32 = "accuracy float32 two_pass: max rel err <= 1e-06 (scales 1..1000, rows to 2^24)"
 ACC64 = "accuracy float64 two_pass: max rel err <= 1e-13 (scales 1..1000, rows to 2^24)"
 BUILD = "x86-64: the kernels in use are the best this CPU supports"
+PEER128 = "peers float32 8192x128, fresh output: default >= 1x the faster of onnxruntime and torch"
+PEER64_LONG = "peers float64 1 row of 2^24, fresh output: default >= 2x the faster of onnxruntime and torch"
+NS128 = "float32 8192x128 fresh output: default <= 0.45 ns/element on AVX-512"
+NS16 = "float32 1 row of 2^16 in cache: default <= 0.25 ns/element on AVX-512"
+BATCH = "float32 8192x128: workers=2 >= 1.7x one thread"
 
 
 def test_targets_all_pass_on_good_numbers():
@@ -458,12 +476,22 @@ def test_targets_all_pass_on_good_numbers():
     ({"f32_numpy": 2.79}, F32_NUMPY), ({"f32_recompute": 1.24}, F32_RECOMP), ({"floor_ratio": 1.16}, FLOOR),
     ({"f32_fresh_numpy": 1.79}, FRESH), ({"api_ns": 0.41}, API), ({"f64_numpy": 2.29}, F64_NUMPY),
     ({"f64_recompute": 1.19}, F64_RECOMP), ({"avx2_recompute": 1.14}, AVX2), ({"err32": 1.01e-6}, ACC32),
-    ({"err64": 1.01e-13}, ACC64), ({"isa": "avx2"}, BUILD),
+    ({"err64": 1.01e-13}, ACC64), ({"isa": "avx2"}, BUILD), ({"f64_long_peer": 1.99}, PEER64_LONG),
+    ({"ns128": 0.46}, NS128), ({"ns16": 0.26}, NS16),
 ])
 def test_each_target_fails_just_past_its_threshold(change, name):
     status = _status(_fake_result(**change))
     assert status[name] == "FAIL"
     assert [k for k, v in status.items() if v == "FAIL"] == [name]
+
+
+def test_peer_targets_fail_below_the_peer_and_are_na_without_peers():
+    status = _status(_fake_result(peer_speedup=0.99))
+    assert status[PEER128] == "FAIL"
+    assert status[BATCH] == "PASS" and _status(_fake_result(batch_speedup=1.69))[BATCH] == "FAIL"
+    status = _status(_fake_result(peers_installed=False))
+    assert status[PEER128] == "N/A" and status[PEER64_LONG] == "N/A"
+    assert _status(_fake_result(isa="avx2", supported=("portable", "avx2")))[NS128] == "N/A"
 
 
 def test_floor_target_formula_is_time_over_floor():

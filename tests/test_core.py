@@ -72,14 +72,15 @@ def test_reference_values(algorithm, dtype):
     np.testing.assert_allclose(ls, np.log([0.09003057317038046, 0.24472847105479767, 0.6652409557748219]), rtol=1e-6)
 
 
-def test_default_algorithm_is_two_pass(monkeypatch):
+def test_default_algorithm_is_auto(monkeypatch):
     seen = []
     real = core._native.rows
     monkeypatch.setattr(core._native, "rows", lambda op, alg, x, out, w: seen.append(alg) or real(op, alg, x, out, w))
     if not softviz.native_available():
         pytest.skip("the numpy fallback has no algorithms to choose")
     softviz.softmax([1.0, 2.0])
-    assert seen == ["two_pass"]
+    softviz.logsumexp(np.zeros((3, 5)))
+    assert seen == [softviz.auto_algorithm(2, np.float64), softviz.auto_algorithm(5, np.float64, rows=3)]
 
 
 @pytest.mark.parametrize("op", OPS)

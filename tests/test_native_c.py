@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NATIVE = ROOT / "native"
 FLAGS = ["-std=c99", "-O2", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math",
          "-ffp-contract=fast", "-Wall", "-Wextra", "-Werror"]
-SOURCES = ["softmax.c", "dispatch.c", "kernels_portable.c", "kernels_avx2.c", "kernels_avx512.c"]
+SOURCES = ["softmax.c", "workers.c", "dispatch.c", "kernels_portable.c", "kernels_avx2.c", "kernels_avx512.c"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
 
 

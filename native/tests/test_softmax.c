@@ -523,6 +523,31 @@ static void test_state_rows(void)
     CHECK(sv_merge_rows(st, NULL, R, 0) == SV_ENULL, "merge rows: NULL");
 }
 
+/* The job mailbox, driven from one thread: post, serve, wait; a second post before the
+ * wait is refused; the job's rows equal a direct call. */
+static void test_jobs(void)
+{
+    float x[6] = {1, 2, 3, 4, 5, 6}, y[6], w[6];
+    sv_job job;
+    if (sv_job_init(&job) == SV_EOPTION) {
+        printf("jobs: not built (no atomics)\n");
+        return;
+    }
+    CHECK(sv_job_state(&job) == 0, "fresh job is idle");
+    CHECK(sv_job_serve(&job, 10) == 0, "nothing posted: nothing served");
+    CHECK(sv_job_wait(&job, 10) == -1, "nothing posted: not done");
+    CHECK(sv_job_post(&job, SV_SOFTMAX, SV_TWO_PASS, 0, x, y, 2, 3) == SV_OK, "post");
+    CHECK(sv_job_post(&job, SV_SOFTMAX, SV_TWO_PASS, 0, x, y, 2, 3) == SV_EOPTION, "busy mailbox refuses");
+    CHECK(sv_job_serve(&job, 10) == 1 && sv_job_state(&job) == 2, "served");
+    CHECK(sv_job_wait(&job, 10) == SV_OK && sv_job_state(&job) == 0, "waited, idle again");
+    sv_softmax_f32(SV_TWO_PASS, x, w, 2, 3);
+    CHECK(memcmp(y, w, sizeof y) == 0, "job rows == direct rows");
+    sv_job_post(&job, SV_LOGSUMEXP, 9, 0, x, y, 2, 3);
+    sv_job_serve(&job, 10);
+    CHECK(sv_job_wait(&job, 10) == SV_EALGORITHM, "the job's error comes back");
+    CHECK(sv_job_post(NULL, 0, 0, 0, x, y, 1, 1) == SV_ENULL && sv_job_serve(NULL, 1) == -SV_ENULL, "NULL job");
+}
+
 int main(void)
 {
     static const char *isas[] = {"portable", "avx2", "avx512"};
@@ -548,6 +573,7 @@ int main(void)
         test_streaming_rows();
         test_probes();
         test_state_rows();
+        test_jobs();
         printf("%s: done (%d passed, %d failed so far)\n", isa, passed, failed);
     }
     CHECK(ran >= 1, "at least the portable kernels ran");

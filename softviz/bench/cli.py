@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--isa", metavar="NAME", choices=("portable", "avx2", "avx512"),
                    help="force the kernels of this instruction set for the whole run")
     p.add_argument("--no-accuracy", action="store_true", help="skip the accuracy sections")
+    p.add_argument("--no-peers", action="store_true",
+                   help="skip the peers table (numpy, scipy, onnxruntime and torch when installed) and "
+                        "workers= on batches")
     p.add_argument("--panels", action="store_true",
                    help="also time each panel's set(): median over 30 moves of its main control, "
                         "without and with a full Agg redraw (targets 30 ms / 150 ms)")
@@ -59,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     dtypes = suite.DTYPES if args.dtype == "both" else (args.dtype,)
     try:
         result = run(sizes, dtypes, repeats=args.repeats, quick=args.quick,
-                     with_accuracy=not args.no_accuracy, with_panels=args.panels, isa=args.isa,
+                     with_accuracy=not args.no_accuracy, with_panels=args.panels,
+                     with_peers=not args.no_peers, isa=args.isa,
                      note=args.note)
     except ValueError as exc:  # e.g. --isa avx512 on a CPU without it
         parser.error(str(exc))

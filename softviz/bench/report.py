@@ -217,6 +217,36 @@ def _nms_section(result: dict[str, Any]) -> list[str]:
             table(["method", "boxes", "time", "kept"], rows)]
 
 
+def _peers_section(result: dict[str, Any]) -> list[str]:
+    rows_in = result.get("peers")
+    if not rows_in:
+        return []
+    names = ["softviz", "numpy", "scipy", "onnxruntime", "torch"]
+    installed = (result["config"].get("peers") or {}).get("installed") or {}
+    missing = [k for k, v in installed.items() if v is None]
+    out = ["", "Peers: ns per element, fresh outputs, one thread each, interleaved; softviz's default "
+               "(algorithm='auto'; the choice in []); each result checked against a float64 reference first",
+           "installed: " + ", ".join(f"{k} {v}" for k, v in installed.items() if v)
+           + ("" if not missing else f"; not installed: {', '.join(missing)}")]
+    for dtype in result["config"]["dtypes"]:
+        rows = []
+        for r in (r for r in rows_in if r["dtype"] == dtype):
+            ns = r["ns_per_element"]
+            cells = [f"{r['shape']} {r['rows']}x{pow2_label(r['n'])}", r["algorithm"]]
+            cells += [_f(ns.get(k), ".3f") for k in names]
+            cells += [_f(r.get("speedup_vs_best_peer"), ".2f", "x"),
+                      ", ".join(f"{k} disagrees" for k in r.get("disagree") or [])]
+            rows.append(cells)
+        out += ["", f"[{dtype}]", table(["shape", "default"] + names + ["vs best peer", ""], rows, left=2)]
+    sc = result.get("batch_scaling") or []
+    if sc:
+        rows = [[f"{r['shape']} {r['rows']}x{pow2_label(r['n'])}", str(r["workers"]), _f(r["ns_per_element"], ".3f"),
+                 _f(r["speedup"], ".2f", "x")] for r in sc]
+        out += ["", f"workers= on batches (float32, fresh outputs, {sc[0]['available']} usable CPUs)",
+                table(["shape", "workers", "ns/el", "speed-up"], rows, left=1)]
+    return out
+
+
 def _measured(t: dict[str, Any]) -> str:
     v = t["measured"]
     if v is None:
@@ -230,6 +260,8 @@ def _measured(t: dict[str, Any]) -> str:
         return f"{v:.3f}x floor"
     if t["kind"] == "accuracy":
         return f"{v:.2e}"
+    if t["kind"] == "peers":
+        return f"{v:.2f}x"
     if t["kind"] == "speed":
         return f"{v:.3f} ns/el" if "ns/element" in t["name"] else f"{v:.3f}x"
     return f"{v:.2f}"
@@ -252,7 +284,7 @@ def format_report(result: dict[str, Any]) -> str:
         out += _probe_table(result, dtype)
         out += _softmax_table(result, dtype)
     out += _LEGEND
-    for section in (_isa_table, _scaling_table, _accuracy_section, _panels_section, _nms_section,
+    for section in (_isa_table, _scaling_table, _peers_section, _accuracy_section, _panels_section, _nms_section,
                     _targets_section):
         out += section(result)
     return "\n".join(out)

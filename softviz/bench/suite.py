@@ -23,6 +23,7 @@ from .extras import NMS_SIZES, nms_benchmark, panel_benchmark, workers_scaling
 from .isas import ISA_ALGORITHMS, forced_isa, isa_comparison
 from .machine import load_average, machine_info, usable_cpus
 from .numerical_error import LONG_ROW_LENGTHS, SCALES, accuracy, long_row_accuracy
+from .peers import PEER_SHAPES, QUICK_PEER_SHAPES, SCALING_SHAPES, available_peers, batch_scaling, peers
 from .schema import SCHEMA
 from .speed import BASELINES, NUMPY_BASELINE, OVERHEAD_N, SCIPY_BASELINE, throughput
 from .targets import evaluate_targets
@@ -86,6 +87,8 @@ def _total_steps(cfg: dict[str, Any], with_panels: bool) -> int:
     n_dt = len(cfg["dtypes"])
     # call overhead + one group per N, per dtype; the ISA table; workers; one per soft_nms method
     total = n_dt * (1 + len(cfg["sizes"])) + 2 + 3
+    if cfg.get("peers"):
+        total += n_dt * len(cfg["peers"]["shapes"]) + len(SCALING_SHAPES)
     if cfg["accuracy"]:
         total += n_dt * len(SCALES) * (1 + len(cfg["accuracy"]["long_row_lengths"]))
     if with_panels:
@@ -95,7 +98,7 @@ def _total_steps(cfg: dict[str, Any], with_panels: bool) -> int:
 
 def run(sizes: Sequence[int] = DEFAULT_SIZES, dtypes: Sequence[str] = DTYPES, *,
         repeats: int | None = None, quick: bool = False, with_accuracy: bool = True,
-        with_panels: bool = False, isa: str | None = None, seed: int = 0,
+        with_panels: bool = False, with_peers: bool = True, isa: str | None = None, seed: int = 0,
         progress: bool | Progress = True, note: str = "",
         min_time: float = MIN_SAMPLE_SECONDS) -> dict[str, Any]:
     """Run every section and return one JSON-ready dict (what ``--json`` prints).
@@ -112,6 +115,8 @@ def run(sizes: Sequence[int] = DEFAULT_SIZES, dtypes: Sequence[str] = DTYPES, *,
         reps = (max(1, int(repeats)),) * 2
     cfg = _config(sizes, dtypes, quick, reps, 5 if quick else 20, seed, with_accuracy)
     cfg["min_sample_seconds"] = float(min_time)
+    cfg["peers"] = ({"shapes": [list(s) for s in (QUICK_PEER_SHAPES if quick else PEER_SHAPES)],
+                     "installed": available_peers(), "threads": 1, "output": "fresh"} if with_peers else None)
     prog = progress if isinstance(progress, Progress) else Progress(
         _total_steps(cfg, with_panels), enabled=bool(progress))
     t_start = time.perf_counter()
@@ -146,3 +151,8 @@ def _measure(result: dict[str, Any], cfg: dict[str, Any], reps: tuple[int, int],
                                                      seed=seed, progress=prog) if acc else None)
     result["panels"] = panel_benchmark(prog) if with_panels else None
     result["nms"] = nms_benchmark(NMS_SIZES, reps[0], seed=seed, progress=prog)
+    pc = cfg.get("peers")
+    result["peers"] = (peers([tuple(s) for s in pc["shapes"]], dtypes, repeats=max(reps[0], 5), seed=seed,
+                             progress=prog) if pc else None)
+    result["batch_scaling"] = (batch_scaling(SCALING_SHAPES, (1, 2), repeats=max(reps[0], 5), seed=seed,
+                                             progress=prog) if pc else None)

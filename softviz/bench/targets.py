@@ -31,7 +31,7 @@ from .extras import NMS_MAX_EXPONENT, PANEL_TARGETS
 from .machine import is_x86_64
 from .timing import pow2_label, ratio
 
-__all__ = ["LARGE_N", "IN_CACHE_N", "PAPER_NS_PER_ELEMENT", "FLOOR_SLACK", "evaluate_targets",
+__all__ = ["LARGE_N", "IN_CACHE_N", "PAPER_NS_PER_ELEMENT", "FLOOR_SLACK", "PEER_TARGET_SHAPES", "evaluate_targets",
            "failed"]
 
 LARGE_N = 2**24
@@ -62,8 +62,8 @@ class _Targets(list):
                      "status": status, "note": note})
 
 
-def _row(rows: Iterable[dict], **want: Any) -> dict | None:
-    return next((r for r in rows if all(r.get(k) == v for k, v in want.items())), None)
+def _row(items: Iterable[dict], **want: Any) -> dict | None:
+    return next((r for r in items if all(r.get(k) == v for k, v in want.items())), None)
 
 
 def _speed(t: _Targets, rows: list[dict], dtype: str, n: int, output: str, key: str,
@@ -169,6 +169,56 @@ def _extras(t: _Targets, result: dict) -> None:
               value, NMS_MAX_EXPONENT, value <= NMS_MAX_EXPONENT, needs_native=False)
 
 
+#: The peers targets (issue "every shape"): float32 shapes where the default must be at
+#: least as fast as the faster of ONNX Runtime and torch, and the absolute figures on AVX-512.
+PEER_TARGET_SHAPES = ((8192, 128), (512, 4096), (64, 50257), (1, 2**16), (1, 2**24))
+SHORT_ROWS_NS = 0.45
+IN_CACHE_DEFAULT_NS = 0.25
+BATCH_SPEEDUP = 1.7
+F64_LONG_ROW_VS_PEER = 2.0
+
+
+def _peers(t: _Targets, result: dict) -> None:
+    rows = result.get("peers")
+    if rows is None:
+        t.add("peers", "peers: softviz default vs onnxruntime and torch", None, 1.0, False, applicable=False,
+              note="peers not run (--no-peers)")
+        return
+    avx512 = ((result.get("machine") or {}).get("kernel") or {}).get("isa") == "avx512"
+    for dtype in ("float32", "float64"):
+        for nrows, n in PEER_TARGET_SHAPES:
+            row = _row(rows, dtype=dtype, rows=nrows, n=n)
+            shape = f"{nrows}x{n}" if nrows > 1 else f"1 row of {pow2_label(n)}"
+            want = F64_LONG_ROW_VS_PEER if (dtype == "float64" and n == 2**24) else 1.0
+            name = f"peers {dtype} {shape}, fresh output: default >= {want:g}x the faster of onnxruntime and torch"
+            if row is None:
+                t.add("peers", name, None, want, False, applicable=False, note="shape not measured in this run")
+                continue
+            val = row.get("speedup_vs_best_peer")
+            installed = [k for k in ("onnxruntime", "torch") if (row["ns_per_element"] or {}).get(k)]
+            t.add("peers", name, val, want, val is not None and val >= want, applicable=bool(installed),
+                  note=(f"{row['algorithm']}; peers timed: {', '.join(installed)}" if installed
+                        else "neither onnxruntime nor torch is installed (pip install 'softviz[bench]')"))
+    r128 = _row(rows, dtype="float32", rows=8192, n=128)
+    v = (r128 or {}).get("ns_per_element", {}).get("softviz")
+    t.add("speed", f"float32 8192x128 fresh output: default <= {SHORT_ROWS_NS:g} ns/element on AVX-512", v,
+          SHORT_ROWS_NS, v is not None and v <= SHORT_ROWS_NS, applicable=avx512 and r128 is not None,
+          note="" if avx512 else "kernels in use are not AVX-512")
+    r16 = _row(rows, dtype="float32", rows=1, n=2**16)
+    v = (r16 or {}).get("ns_per_element", {}).get("softviz")
+    t.add("speed", f"float32 1 row of 2^16 in cache: default <= {IN_CACHE_DEFAULT_NS:g} ns/element on AVX-512",
+          v, IN_CACHE_DEFAULT_NS, v is not None and v <= IN_CACHE_DEFAULT_NS,
+          applicable=avx512 and r16 is not None, note=(r16 or {}).get("algorithm", ""))
+    scaling = result.get("batch_scaling") or []
+    for nrows, n in ((8192, 128), (64, 50257)):
+        row = _row(scaling, rows=nrows, n=n, workers=2)
+        name = f"float32 {nrows}x{n}: workers=2 >= {BATCH_SPEEDUP:g}x one thread"
+        enough = row is not None and row.get("available", 1) >= 2
+        val = row.get("speedup") if row else None
+        t.add("speed", name, val, BATCH_SPEEDUP, val is not None and val >= BATCH_SPEEDUP, applicable=enough,
+              note="" if enough else "fewer than 2 usable CPUs, or not measured")
+
+
 def _build(t: _Targets, machine: dict) -> None:
     kernel = machine.get("kernel") or {}
     supported, isa = kernel.get("supported") or [], kernel.get("isa")
@@ -200,6 +250,7 @@ def evaluate_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     _speed(t, rows, "float64", LARGE_N, "out", "vs_recompute", 1.2, "three_pass_recompute")
     _avx2(t, result)
     _accuracy(t, result)
+    _peers(t, result)
     _extras(t, result)
     _build(t, machine)
     return list(t)
