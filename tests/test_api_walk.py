@@ -152,6 +152,19 @@ OVERRIDES = {
     "softviz.training.cached_run": {"config": {"p": 5}},
     "softviz.exercises.training.check_collapse_prediction": {"answer": "softmax float32"},
 }
+# softviz.attention (lesson 08): queries (2, 3), keys and values (4, 3) / (4, 2)
+_QKV = {"q": np.array([[1.0, 0.0, -1.0], [0.5, 2.0, 0.0]]), "k": np.arange(12.0).reshape(4, 3) / 10,
+        "v": np.arange(8.0).reshape(4, 2)}
+for _name in ("attention", "naive_attention", "tiled_attention", "tiled_trace"):
+    OVERRIDES[f"softviz.attention.{_name}"] = dict(_QKV)
+OVERRIDES["softviz.attention.attention_scores"] = {"q": _QKV["q"], "k": _QKV["k"]}
+OVERRIDES["softviz.attention.running_sum_in"] = {"values": np.array([1.0, 0.5, 0.25])}
+OVERRIDES["softviz.attention.largest_tile"] = {"cache_bytes": 1 << 20}
+OVERRIDES["softviz.attention.tile_working_set"] = {"block_q": 8, "block_k": 8}
+OVERRIDES["softviz.attention.random_qkv"] = {"n": 4, "d": 8}
+OVERRIDES["softviz.attention.scale_sweep"] = {"dims": [4, 16], "n_keys": 8, "n_queries": 4}
+OVERRIDES["softviz.attention.precision_study"] = {"n_keys": 256, "d": 16}
+OVERRIDES["softviz.attention.attention_traffic"] = {"n": 64}
 for _name in ("cross_entropy", "cross_entropy_grad", "per_sample_losses", "per_sample_grad"):
     OVERRIDES[f"softviz.training.{_name}"] = {"logits": np.array([[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]]),
                                               "labels": np.array([2, 0])}
@@ -164,6 +177,7 @@ NAN_OK = {
     "softviz.gumbel.chisquare_gof", "softviz.gumbel.compare_top_k",  # p-value NaN: < 2 classes
     "softviz.soft_nms.average_precision", "softviz.soft_nms.precision_recall",
     "softviz.soft_nms.evaluate_methods",
+    "softviz.attention.tiled_trace",   # the partial output before the first key block is NaN (nothing yet)
 }
 
 # Result records (NamedTuple / dataclass): built by the library, never validated.
@@ -175,7 +189,8 @@ def _is_record(obj) -> bool:
 # Modules hardened by the issue-15 work: walked strictly.
 OWNED = ["softviz.temperature", "softviz.temperature_further", "softviz.gumbel", "softviz.soft_nms",
          "softviz.soft_nms_scenes", "softviz.kde", "softviz.numerics", "softviz.overflow", "softviz.reference",
-         "softviz.exercises.checking", "softviz.exercises.two_pass", "softviz.auto"]
+         "softviz.exercises.checking", "softviz.exercises.two_pass", "softviz.auto",
+         "softviz.attention", "softviz.exercises.attention"]
 # Everything else public: walked, failures listed per module.
 OTHERS = ["softviz", "softviz.core", "softviz.two_pass", "softviz.derive", "softviz.exercises",
           "softviz.training", "softviz.panels"]

@@ -96,7 +96,7 @@ def stored_notebook_problems(nb: dict) -> list[str]:
 # --------------------------------------------------------------------------
 
 LESSONS = ("00_start_here", "01_overflow", "02_temperature", "03_gumbel", "04_soft_nms",
-           "05_kde_regimes", "06_two_pass", "07_training")
+           "05_kde_regimes", "06_two_pass", "07_training", "08_attention")
 
 
 def test_there_are_notebooks():

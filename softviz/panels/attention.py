@@ -23,6 +23,7 @@ import math
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from ..attention import TiledTrace, random_qkv, scale_sweep, tiled_trace
 from . import style
@@ -95,8 +96,9 @@ class AttentionPanel(Panel):
         ax.add_patch(self._fog)
         ax.add_patch(self._box)
         ax.set_yticks(range(len(QUERY_ROWS)), [str(r) for r in QUERY_ROWS])
+        ax.set_xticks(range(0, SEQUENCE, 8))
         ax.set_ylabel("query i")
-        ax.set_xlabel("key j (faded: not read yet; outlined: the block in the tile)")
+        ax.set_xlabel("key j (faded: not read yet; outlined: in the tile)")
         self._s_title = ax.set_title(" ", loc="left")
         self._bytes_title = ax.set_title(" ", loc="right", fontsize=9)
 
@@ -112,7 +114,7 @@ class AttentionPanel(Panel):
             self._moved.append(moved)
         self._final = [ax.axhline(0, color=style.PALETTE[r], linestyle=":", linewidth=1)
                        for r in range(len(QUERY_ROWS))]
-        ax.set_xlabel("key blocks folded in (△: max moved, output rescaled)")
+        ax.set_xlabel("key blocks folded in (△: max moved)")
         ax.set_ylabel("running max m")
         ax.legend(loc="lower right", fontsize=7, ncol=2)
         ax.set_title("running max (dotted: final)", loc="left", fontsize=10)
@@ -126,6 +128,7 @@ class AttentionPanel(Panel):
         ax.axhline(0, color=style.INK, linewidth=0.6)
         ax.set_xticks(x)
         ax.set_xlabel("output component")
+        ax.set_ylabel("o / l")
         ax.legend(loc="lower left", fontsize=7)
         self._o_title = ax.set_title(" ", loc="left", fontsize=10)
         self._trace: TiledTrace | None = None
@@ -165,13 +168,16 @@ class AttentionPanel(Panel):
         ax.set_xticks(range(0, last + 1, max(1, last // 8)))
         maxima = np.concatenate([s.max[np.isfinite(s.max)] for s in trace.steps[1:]])
         lo, hi = float(maxima.min()), float(maxima.max())
-        ax.set_ylim(lo - 0.15 * (hi - lo + 1e-9) - 0.1, hi + 0.15 * (hi - lo + 1e-9) + 0.1)
+        y0, y1 = lo - 0.15 * (hi - lo + 1e-9) - 0.1, hi + 0.15 * (hi - lo + 1e-9) + 0.1
+        ax.set_ylim(y0, y1)
+        ax.set_yticks([t for t in MaxNLocator(4).tick_values(y0, y1) if y0 <= t <= y1])
         for r, line in enumerate(self._final):
             line.set_ydata([trace.steps[-1].max[r]] * 2)
         ref = trace.reference
         lim = 1.15 * max(float(np.abs(ref).max()), float(np.nanmax(np.abs(
             np.array([s.partial for s in trace.steps[1:]])))))
         self._ax_o.set_ylim(-lim, lim)
+        self._ax_o.set_yticks([t for t in MaxNLocator(4, symmetric=True).tick_values(-lim, lim) if -lim <= t <= lim])
 
     def _show(self, step):
         trace = self._trace
@@ -185,8 +191,8 @@ class AttentionPanel(Panel):
         self._box.set_width(st.keys[1] - st.keys[0])
         self._box.set_visible(step > 0)
         blocks = len(trace) - 1
-        self._s_title.set_text(f"scores q·k/√d, block {step}/{blocks}"
-                               + (f": keys {st.keys[0]}–{st.keys[1] - 1}" if step else ": none yet"))
+        self._s_title.set_text(f"scores, block {step}/{blocks}"
+                               + (f": keys {st.keys[0]}–{st.keys[1] - 1}" if step else ""))
         xs = np.arange(step + 1)
         for row, (line, moved) in enumerate(zip(self._lines, self._moved)):
             ys = np.array([s.max[row] for s in trace.steps[: step + 1]])
@@ -202,8 +208,7 @@ class AttentionPanel(Panel):
         err = float(np.max(np.abs(partial - trace.reference[r]))) if np.all(np.isfinite(partial)) else math.nan
         self._o_title.set_text(f"query {QUERY_ROWS[r]}" + (f": off by {err:.2g}" if step else ": output"))
         n = len(QUERY_ROWS)
-        self._bytes_title.set_text(f"bytes moved: tiled {_bytes(st.bytes_tiled)}, "
-                                   f"naive {_bytes(st.bytes_naive)}")
+        self._bytes_title.set_text(f"bytes: tiled {_bytes(st.bytes_tiled)}, naive {_bytes(st.bytes_naive)}")
         if step:
             rescale = ", ".join(f"{a:.3g}" for a in st.rescale)
             self._log.value = (f"<code>block {step}: keys {st.keys[0]}..{st.keys[1] - 1}; rescale "
@@ -267,12 +272,15 @@ class AttentionScalePanel(Panel):
         ax = self._ax_w = fig.add_subplot(grid[0])
         self._bars = ax.bar(np.arange(64), np.zeros(64), width=0.9, color=style.PALETTE[0])
         ax.set_ylim(0, 1)
+        ax.set_yticks([0, 0.5, 1])
+        ax.set_xlim(-1, 64)
+        ax.set_xticks([0, 20, 40, 60])
         ax.set_xlabel("keys, largest weight first")
         ax.set_ylabel("attention weight")
         self._w_title = ax.set_title(" ", loc="left", fontsize=10)
         dims = np.array(_DIMS)
-        for ax_name, key, label in (("_ax_h", "entropy", "mean entropy (nats)"),
-                                    ("_ax_j", "jacobian", "gradient factor ‖J‖")):
+        for ax_name, key, label, ylabel in (("_ax_h", "entropy", "mean entropy", "nats"),
+                                            ("_ax_j", "jacobian", "gradient factor", "‖diag(p) − ppᵀ‖")):
             ax = fig.add_subplot(grid[_ax_index(ax_name)])
             setattr(self, ax_name, ax)
             ax.plot(dims, self._sweep[f"{key}_scaled"], "o-", color=style.PALETTE[0], markersize=3,
@@ -280,13 +288,18 @@ class AttentionScalePanel(Panel):
             ax.plot(dims, self._sweep[f"{key}_unscaled"], "s--", color=style.PALETTE[1], markersize=3,
                     label="no scale")
             ax.set_xscale("log", base=2)
-            ax.set_xticks([4, 16, 64, 256, 1024], ["4", "16", "64", "256", "1024"])
+            ax.set_xlim(3, 1400)
+            ax.set_xticks([4, 64, 1024], ["4", "64", "1024"])
+            ax.minorticks_off()
             ax.set_xlabel("d")
+            ax.set_ylabel(ylabel)
             ax.set_title(label, loc="left", fontsize=10)
             ax.legend(fontsize=7, loc="lower left")
         self._ax_h.axhline(math.log(64), color=style.INK, linestyle=":", linewidth=1)
         self._ax_h.set_ylim(0, 4.5)
+        self._ax_h.set_yticks([0, 1, 2, 3, 4])
         self._ax_j.set_ylim(0, 0.35)
+        self._ax_j.set_yticks([0, 0.1, 0.2, 0.3])
         (self._dot_h,) = self._ax_h.plot([], [], "o", markersize=9, markerfacecolor="none", color=style.INK)
         (self._dot_j,) = self._ax_j.plot([], [], "o", markersize=9, markerfacecolor="none", color=style.INK)
 
