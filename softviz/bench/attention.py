@@ -123,10 +123,13 @@ def run(sizes: Sequence[int] | None = None, *, d: int = 64, repeats: int = 3, bl
     with _one_thread():
         for n in ns:
             q, k, v = random_qkv(n, n, d, rng=gen)
-            contenders: dict[str, Callable[[], object]] = {
-                "tiled": lambda q=q, k=k, v=v: tiled_attention(q, k, v, block_q=block_q, block_k=block_k),
-                "naive": lambda q=q, k=k, v=v: naive_attention(q, k, v),
-            }
+            def tiled(q: np.ndarray = q, k: np.ndarray = k, v: np.ndarray = v) -> object:
+                return tiled_attention(q, k, v, block_q=block_q, block_k=block_k)
+
+            def naive(q: np.ndarray = q, k: np.ndarray = k, v: np.ndarray = v) -> object:
+                return naive_attention(q, k, v)
+
+            contenders: dict[str, Callable[[], object]] = {"tiled": tiled, "naive": naive}
             timing = time_interleaved(contenders, repeats=repeats, min_time=0.05)
             diff = float(np.max(np.abs(np.asarray(contenders["tiled"]()) - np.asarray(contenders["naive"]()))))
             for method, fn in contenders.items():
@@ -134,7 +137,7 @@ def run(sizes: Sequence[int] | None = None, *, d: int = 64, repeats: int = 3, bl
                 rows.append({"n": n, "d": d, "method": method, "seconds": timing[method].seconds,
                              "peak_bytes": peak, "rss_bytes": rss, "max_abs_diff": diff,
                              "block_q": block_q, "block_k": block_k})
-            del q, k, v, contenders
+            del q, k, v, contenders, tiled, naive
             gc.collect()
     return rows
 

@@ -19,9 +19,11 @@ Used in: notebooks/08_attention.ipynb
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
@@ -40,7 +42,7 @@ _BLOCKS = [4, 8, 16, 32, 64]
 _MARKERS = ("o", "s", "D", "v")
 
 
-def _data():
+def _data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     q, k, v = random_qkv(SEQUENCE, SEQUENCE, _D, dv=_DV, rng=8)
     # a slow upward drift of the scores along the sequence, so the running max moves several
     # times (as it does in real text, where later tokens are often more relevant)
@@ -48,7 +50,7 @@ def _data():
     return q[list(QUERY_ROWS)], np.ascontiguousarray(k, dtype=np.float32), v
 
 
-def _bytes(n):
+def _bytes(n: int) -> str:
     return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"
 
 
@@ -67,7 +69,7 @@ class AttentionPanel(Panel):
 
     main_control = "step"
 
-    def _controls(self):
+    def _controls(self) -> dict[str, Any]:
         return {
             "step": widgets.IntSlider(value=0, min=0, max=SEQUENCE // 8, description="key block",
                                       style=WIDE, layout=widgets.Layout(width="26em")),
@@ -78,13 +80,13 @@ class AttentionPanel(Panel):
                                       description="query shown", style=WIDE),
         }
 
-    def _layout(self):
+    def _layout(self) -> list[Any]:
         c = self.controls
         self._log = widgets.HTML()
         row = widgets.Layout(flex_flow="row wrap", align_items="center")
         return [widgets.HBox([c["step"], c["block_k"], c["causal"], c["query"]], layout=row), self._log]
 
-    def _draw(self, fig):
+    def _draw(self, fig: Figure) -> None:
         self._q, self._k, self._v = _data()
         grid = fig.add_gridspec(2, 2, height_ratios=(1.0, 1.35), width_ratios=(1.15, 1.0))
         ax = self._ax_s = fig.add_subplot(grid[0, :])
@@ -132,9 +134,9 @@ class AttentionPanel(Panel):
         ax.legend(loc="lower left", fontsize=7)
         self._o_title = ax.set_title(" ", loc="left", fontsize=10)
         self._trace: TiledTrace | None = None
-        self._key = None
+        self._key: tuple[int, bool] | None = None
 
-    def _update(self, changed):
+    def _update(self, changed: frozenset[str]) -> None:
         p = self.params
         key = (p["block_k"], p["causal"])
         if key != self._key:
@@ -143,7 +145,7 @@ class AttentionPanel(Panel):
         step = min(p["step"], len(self._trace) - 1)
         self._show(step)
 
-    def _new_trace(self, key):
+    def _new_trace(self, key: tuple[int, bool]) -> None:
         block_k, causal = key
         mask = None
         if causal:
@@ -179,7 +181,7 @@ class AttentionPanel(Panel):
         self._ax_o.set_ylim(-lim, lim)
         self._ax_o.set_yticks([t for t in MaxNLocator(4, symmetric=True).tick_values(-lim, lim) if -lim <= t <= lim])
 
-    def _show(self, step):
+    def _show(self, step: int) -> None:
         trace = self._trace
         assert trace is not None
         st = trace.steps[step]
@@ -218,7 +220,7 @@ class AttentionPanel(Panel):
             self._log.value = "<code>start: m = -inf, l = 0, output 0 for every row</code>"
         self._shown = (step, err)
 
-    def _state(self):
+    def _state(self) -> dict[str, Any]:
         trace = self._trace
         assert trace is not None
         step, err = self._shown
@@ -259,14 +261,14 @@ class AttentionScalePanel(Panel):
 
     main_control = "d"
 
-    def _controls(self):
+    def _controls(self) -> dict[str, Any]:
         return {
             "d": widgets.SelectionSlider(options=_DIMS, value=64, description="key dimension d",
                                          style=WIDE, layout=widgets.Layout(width="26em")),
             "scale": widgets.Dropdown(options=_SCALES, value="1/sqrt(d)", description="scale", style=WIDE),
         }
 
-    def _draw(self, fig):
+    def _draw(self, fig: Figure) -> None:
         self._sweep = scale_sweep(_DIMS, n_keys=64, n_queries=64, rng=0)
         grid = fig.add_gridspec(1, 3, width_ratios=(1.2, 1.0, 1.0))
         ax = self._ax_w = fig.add_subplot(grid[0])
@@ -279,10 +281,10 @@ class AttentionScalePanel(Panel):
         ax.set_ylabel("attention weight")
         self._w_title = ax.set_title(" ", loc="left", fontsize=10)
         dims = np.array(_DIMS)
-        for ax_name, key, label, ylabel in (("_ax_h", "entropy", "mean entropy", "nats"),
-                                            ("_ax_j", "jacobian", "gradient factor", "‖diag(p) − ppᵀ‖")):
-            ax = fig.add_subplot(grid[_ax_index(ax_name)])
-            setattr(self, ax_name, ax)
+        self._ax_h = fig.add_subplot(grid[1])
+        self._ax_j = fig.add_subplot(grid[2])
+        for ax, key, label, ylabel in ((self._ax_h, "entropy", "mean entropy", "nats"),
+                                       (self._ax_j, "jacobian", "gradient factor", "‖diag(p) − ppᵀ‖")):
             ax.plot(dims, self._sweep[f"{key}_scaled"], "o-", color=style.PALETTE[0], markersize=3,
                     label="1/√d")
             ax.plot(dims, self._sweep[f"{key}_unscaled"], "s--", color=style.PALETTE[1], markersize=3,
@@ -303,7 +305,7 @@ class AttentionScalePanel(Panel):
         (self._dot_h,) = self._ax_h.plot([], [], "o", markersize=9, markerfacecolor="none", color=style.INK)
         (self._dot_j,) = self._ax_j.plot([], [], "o", markersize=9, markerfacecolor="none", color=style.INK)
 
-    def _update(self, changed):
+    def _update(self, changed: frozenset[str]) -> None:
         d, scale = self.params["d"], self.params["scale"]
         i = _DIMS.index(d)
         tag = "scaled" if scale == "1/sqrt(d)" else "unscaled"
@@ -317,12 +319,8 @@ class AttentionScalePanel(Panel):
         self._dot_j.set_data([d], [self._jac])
         self._w_title.set_text(f"d={d}, {'1/√d' if tag == 'scaled' else 'no scale'}: top {w[0]:.2f}")
 
-    def _state(self):
+    def _state(self) -> dict[str, Any]:
         i = _DIMS.index(self.params["d"])
         return {**self.params, "weights": self._w.copy(), "top": float(self._w[0]), "entropy": self._entropy,
                 "entropy_uniform": math.log(64), "jacobian": self._jac,
                 "score_std": float(self._sweep["score_std"][i])}
-
-
-def _ax_index(name):
-    return {"_ax_h": 1, "_ax_j": 2}[name]
