@@ -47,6 +47,7 @@ __all__ = [
     "naive_attention",
     "attention",
     "tiled_attention",
+    "error_bound",
     "AttentionResult",
     "TileStep",
     "TiledTrace",
@@ -402,6 +403,39 @@ def tiled_attention(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, block_q: int = 
     if return_stats:
         return AttentionResult(out=result, lse=lse, max=mx, special=special_rows, rescales=rescales)
     return result
+
+
+def error_bound(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, scale: float | None = None,
+                mask: ArrayLike | None = None, causal: bool = False) -> dict[str, np.ndarray]:
+    """How far ``tiled_attention`` may be from ``attention`` (the one-shot softmax), per query row.
+
+    Two roundings differ between them.  The softmax's: exp(s - m) has a relative error that
+    grows with |s - m| (lesson 06), and the sums are added in another order, so
+    ``out`` = 4 eps (1 + range_i) max|v|, range_i the spread of row i's finite scores.  And the
+    scores': the tiles' matrix products may add the d terms of q . k in another order than the
+    whole matrix's, an error up to about d eps sum_c |q_ic k_jc| scale = d eps c_i, which moves
+    the weights by as much again: 2 d eps c_i max|v| is added to ``out``, and ``lse`` =
+    8 eps (1 + |lse_i|) + 2 d eps c_i.  eps is the working precision's machine epsilon.
+    A bound the tests check on random shapes, blocks and masks, not a proof.
+
+    Used in: notebooks/08_attention.ipynb, tests/test_attention.py.
+    """
+    qa, ka, va, keep, _, s, dt = _inputs(q, k, v, mask, causal, scale)
+    _check_size(qa.shape[0], ka.shape[0])
+    eps = float(np.finfo(dt).eps)
+    d = qa.shape[1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        S = (qa.astype(np.float64) @ ka.T.astype(np.float64)) * s
+        size = np.abs(qa).astype(np.float64) @ np.abs(ka).T.astype(np.float64) * s
+        if keep is not None:
+            S[~keep] = np.nan
+            size[~keep] = 0.0
+        spread = np.nanmax(S, axis=1) - np.nanmin(S, axis=1)
+        m = np.nanmax(S, axis=1)
+        lse = m + np.log(np.nansum(np.exp(S - m[:, None]), axis=1))
+    vmax = float(np.abs(va).max()) if va.size else 0.0
+    scores = 2 * d * eps * size.max(axis=1)
+    return {"out": (4 * eps * (1 + spread) + scores) * vmax, "lse": 8 * eps * (1 + np.abs(lse)) + scores}
 
 
 # --------------------------------------------------------------------------- the step-through

@@ -11,9 +11,10 @@ limited to one thread with threadpoolctl, the C core runs one row plan per call)
   the resident set (VmHWM after resetting it through /proc/self/clear_refs);
 * the largest difference between the two outputs.
 
-Both versions do the same two matrix products (4 N^2 d flops), which numpy's BLAS runs
-and which dominate the naive version's time in cache; what differs is that the naive
-version writes and reads three N x N matrices through memory.
+Both versions do the same two matrix products (4 N^2 d flops), which numpy's BLAS runs;
+the "matmul" rows time those two products alone, so the table shows how much of each
+version's time is BLAS.  What differs is that the naive version writes and reads three
+N x N matrices through memory.
 
 ``run()`` returns one row per (N, method); ``format_table`` prints them; ``main(argv)`` is
 the command line (``python -m softviz.bench.attention``, ``--json`` for machines).
@@ -101,7 +102,8 @@ def run(sizes: Sequence[int] | None = None, *, d: int = 64, repeats: int = 3, bl
         block_k: int = 256, quick: bool = False, rng: Any = 0) -> list[dict[str, Any]]:
     """Time and peak memory of tiled and naive attention for each N in ``sizes``.
 
-    Returns rows ``{"n", "d", "method" ("tiled" or "naive"), "seconds" (median), "peak_bytes"
+    Returns rows ``{"n", "d", "method" ("tiled", "naive", or "matmul": the two matrix products
+    Q K^T and S V alone, timed only, peak_bytes 0), "seconds" (median), "peak_bytes"
     (tracemalloc), "rss_bytes" (None where not measurable), "max_abs_diff" (tiled vs naive
     output), "block_q", "block_k"}``.  ``quick=True`` uses ``QUICK_SIZES`` and 2 repeats
     (a few seconds: the notebook's live version).
@@ -129,15 +131,19 @@ def run(sizes: Sequence[int] | None = None, *, d: int = 64, repeats: int = 3, bl
             def naive(q: np.ndarray = q, k: np.ndarray = k, v: np.ndarray = v) -> object:
                 return naive_attention(q, k, v)
 
-            contenders: dict[str, Callable[[], object]] = {"tiled": tiled, "naive": naive}
+            def matmul(q: np.ndarray = q, k: np.ndarray = k, v: np.ndarray = v) -> object:
+                # the two products both versions do, alone: what numpy's BLAS costs
+                return (q @ k.T) @ v
+
+            contenders: dict[str, Callable[[], object]] = {"tiled": tiled, "naive": naive, "matmul": matmul}
             timing = time_interleaved(contenders, repeats=repeats, min_time=0.05)
             diff = float(np.max(np.abs(np.asarray(contenders["tiled"]()) - np.asarray(contenders["naive"]()))))
             for method, fn in contenders.items():
-                peak, rss = _peak_memory(fn)
+                peak, rss = _peak_memory(fn) if method != "matmul" else (0, None)
                 rows.append({"n": n, "d": d, "method": method, "seconds": timing[method].seconds,
                              "peak_bytes": peak, "rss_bytes": rss, "max_abs_diff": diff,
                              "block_q": block_q, "block_k": block_k})
-            del q, k, v, contenders, tiled, naive
+            del q, k, v, contenders, tiled, naive, matmul
             gc.collect()
     return rows
 
@@ -154,8 +160,8 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     by_n: dict[int, dict[str, dict[str, Any]]] = {}
     for r in rows:
         by_n.setdefault(int(r["n"]), {})[str(r["method"])] = r
-    lines = [f"{'N':>6} {'tiled s':>9} {'naive s':>9} {'speed-up':>8} {'tiled MiB':>9} {'naive MiB':>9} "
-             f"{'mem ratio':>9} {'RSS t/n MiB':>15} {'max |diff|':>10}"]
+    lines = [f"{'N':>6} {'tiled s':>9} {'naive s':>9} {'BLAS s':>9} {'speed-up':>8} {'tiled MiB':>9} "
+             f"{'naive MiB':>9} {'mem ratio':>9} {'RSS t/n MiB':>15} {'max |diff|':>10}"]
     for n, pair in sorted(by_n.items()):
         t, nv = pair.get("tiled"), pair.get("naive")
         if t is None or nv is None:
@@ -164,8 +170,10 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         speed = f"{ns / ts:7.2f}x" if ts and ns else "     n/a"
         ratio = f"{nv['peak_bytes'] / max(t['peak_bytes'], 1):8.0f}x"
         rss = f"{_mib(t['rss_bytes']).strip()}/{_mib(nv['rss_bytes']).strip()}"
+        mm = pair.get("matmul", {}).get("seconds")
         lines.append(f"{n:6d} {ts if ts is not None else float('nan'):9.4f} "
-                     f"{ns if ns is not None else float('nan'):9.4f} {speed:>8} {_mib(t['peak_bytes']):>9} "
+                     f"{ns if ns is not None else float('nan'):9.4f} "
+                     f"{mm if mm is not None else float('nan'):9.4f} {speed:>8} {_mib(t['peak_bytes']):>9} "
                      f"{_mib(nv['peak_bytes']):>9} {ratio:>9} {rss:>15} {t['max_abs_diff']:10.2e}")
     return "\n".join(lines)
 

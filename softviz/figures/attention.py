@@ -99,6 +99,10 @@ def plot_attention_benchmark(rows: Sequence[dict[str, Any]], title: str | None =
                     label=label)
             bx.plot(ns, [r["peak_bytes"] / 2**20 for r in mine], marker=marker, linestyle=ls,
                     color=style.PALETTE[k], label=label)
+        blas = sorted((r for r in rows if r["method"] == "matmul"), key=lambda r: r["n"])
+        if blas:
+            ax.plot([r["n"] for r in blas], [r["seconds"] for r in blas], marker="^", linestyle=":",
+                    color=style.PALETTE[2], label="the two matmuls alone (BLAS)")
         for a, ylabel, t in ((ax, "seconds per call", "time"), (bx, "peak MiB (tracemalloc)", "peak memory")):
             a.set_xscale("log", base=2)
             a.set_yscale("log")
