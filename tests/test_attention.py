@@ -384,3 +384,24 @@ def test_benchmark_rows_and_cli(capsys):
 def test_public_face():
     assert softviz.attention is A
     assert set(A.__all__) <= set(dir(A))
+
+
+@needs_c
+@pytest.mark.parametrize("isa", ["portable", "avx2", "avx512"])
+def test_tiled_on_every_instruction_set(isa):
+    supported = _native.kernel_info()["supported"]
+    if isa not in supported:
+        pytest.skip(f"this CPU/build has no {isa} kernels (it has {supported})")
+    before = _native.kernel_info()["requested"] or None
+    _native.select_isa(isa)
+    try:
+        for dtype in ("float32", "float64"):
+            q, k, v = A.random_qkv(70, 333, 32, dv=7, rng=12, dtype=dtype)
+            mask = np.ones((70, 333), bool)
+            mask[:, :50] = False                     # whole -inf tiles first
+            for kw in ({}, {"causal": True}, {"mask": mask}):
+                got = A.tiled_attention(q, k, v, block_q=16, block_k=40, **kw)
+                err = np.abs(got - A.attention(q, k, v, **kw)).max(axis=1)
+                assert np.all(err <= A.error_bound(q, k, v, **kw)["out"]), (isa, dtype, kw)
+    finally:
+        _native.select_isa(before)
