@@ -8,10 +8,15 @@
     python3 dev.py notebooks [paths...]         set up, then re-execute notebooks/**/*.ipynb (or just
                                                  the given notebooks) in place
     python3 dev.py bench [bench args...]        set up, then run python -m softviz.bench
+    python3 dev.py assignments [--course DIR] [NN ...]
+                                                 set up, then build the nbgrader course from the lessons
+                                                 (assignments/course/ by default): source notebooks with
+                                                 solutions and hidden tests, and the student release
 
 "Set up" means: make a virtual environment in .venv (or $SOFTVIZ_VENV) with
-`python -m venv`, and `pip install -e ".[lab,test]"` into it, which compiles the
-C core (native/) through cffi. The install is repeated only when pyproject.toml,
+`python -m venv`, and `pip install -e ".[lab,test,grading]"` into it, which compiles
+the C core (native/) through cffi (grading: nbgrader, which `assignments` and the
+test suite's coursework test run). The install is repeated only when pyproject.toml,
 setup.py, anything under native/ or the Python version changed, or when the
 compiled module softviz/_softviz_cffi* is missing, or the compiler settings
 (CC, CFLAGS, LDFLAGS, SOFTVIZ_CFLAGS) differ from the last install. pip is
@@ -38,7 +43,7 @@ import time
 
 MIN_PYTHON = (3, 10)
 ROOT = os.path.dirname(os.path.abspath(__file__))
-EXTRAS = "lab,test"          # one venv serves every command
+EXTRAS = "lab,test,grading"  # one venv serves every command (the suite runs nbgrader end to end)
 STAMP_NAME = "softviz-dev-stamp.txt"
 # Environment variables that change what the C build produces (setuptools reads
 # CC, CFLAGS, LDFLAGS; native/build_ffi.py reads SOFTVIZ_CFLAGS).
@@ -504,6 +509,14 @@ def cmd_notebooks(args):
     return 0
 
 
+def cmd_assignments(args):
+    """assignments/generate.py in the venv: the lessons become nbgrader source notebooks, then
+    `nbgrader generate_assignment` writes the student versions (README: Grading with nbgrader)."""
+    py = setup()
+    say("running: python assignments/generate.py " + _shown(args))
+    return run([py, os.path.join(ROOT, "assignments", "generate.py")] + list(args), cwd=ROOT)
+
+
 def cmd_bench(args):
     py = setup()
     say("running: " + " ".join(["python -m softviz.bench"] + args))
@@ -511,7 +524,7 @@ def cmd_bench(args):
 
 
 COMMANDS = {"test": cmd_test, "lab": cmd_lab, "slides": cmd_slides,
-            "notebooks": cmd_notebooks, "bench": cmd_bench}
+            "notebooks": cmd_notebooks, "bench": cmd_bench, "assignments": cmd_assignments}
 
 
 def main(argv):

@@ -45,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from extract import ROOT, Exercise, Lesson, core_lessons, read_lesson  # noqa: E402
 from hidden_cases import EXPLANATIONS, HIDDEN, MISTAKES  # noqa: E402
 
-__all__ = ["build_source", "write_course", "release", "fill", "submission", "points", "DEFAULT_COURSE"]
+__all__ = ["build_source", "write_course", "release", "fill", "submission", "points", "define",
+           "mistake_of", "literal", "DEFAULT_COURSE"]
 
 DEFAULT_COURSE = ROOT / "assignments" / "course"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
@@ -338,6 +339,19 @@ def submission(stem: str, released: nbformat.NotebookNode, which: str) -> tuple[
         answers[f"{ex.check}_answer"] = mistake_of(ex)
         wrong = ex.check
     return fill(released, answers), wrong
+
+
+def define(stem: str, mistake: str | None = None) -> dict:
+    """The namespace a graded run of ``stem`` ends with: the setup imports and every exercise's
+    reference (the typical mistake for the check ``mistake``); self-checks are not run."""
+    lesson = read_lesson(stem)
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec("\n".join(lesson.imports), namespace)
+        for ex in lesson.exercises:
+            code = mistake_of(ex) if ex.check == mistake else ex.reference
+            exec(_without_checks(answer_code(ex, code, markers=False)), namespace)
+    return namespace
 
 
 def main(argv: list[str]) -> int:

@@ -123,8 +123,8 @@ HIDDEN: dict[str, dict] = {
         options=dict(rtol=1e-7), cases=[
             ("d = 3, n = 50, h = 0.5",
              "(np.zeros(3), np.random.default_rng(1).normal(size=(50, 3)), 0.5)"),
-            ("d = 100, n = 200, h = 0.3 (every exp underflows)",
-             "(np.full(100, 0.2), np.random.default_rng(2).normal(size=(200, 100)), 0.3)"),
+            ("d = 200, n = 100, h = 0.2 (every exp underflows)",
+             "(np.full(200, 0.2), np.random.default_rng(2).normal(size=(100, 200)), 0.2)"),
             ("d = 1, n = 10, a huge h (all points share)",
              "(np.zeros(1), np.random.default_rng(3).normal(size=(10, 1)), 1000.0)"),
         ]),

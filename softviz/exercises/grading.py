@@ -211,8 +211,9 @@ def _with_diagnosis(lines: list[str], check: Callable[[Any], CheckResult] | None
 
 def expect_values(fn: Any, cases: Sequence[tuple[str, tuple, Any]], *, rtol: float = 1e-9,
                   atol: float = 1e-12, same_dtype: bool = False, via: str | None = None,
-                  check: Callable[[Any], CheckResult] | None = None, forbid: Iterable[str] = ()) -> int:
-    """Run the hidden cases on the student's function; return how many there were.
+                  check: Callable[[Any], CheckResult] | None = None, forbid: Iterable[str] = ()) -> None:
+    """Run the hidden cases on the student's function (returns None: nbgrader would read a
+    number left as a test cell's result as partial credit).
 
     ``cases`` are ``(name, args, expected)`` triples: ``fn(*args)`` must match
     ``expected`` (arrays to ``rtol``/``atol``, NaN and inf where expected, a
@@ -268,7 +269,6 @@ def expect_values(fn: Any, cases: Sequence[tuple[str, tuple, Any]], *, rtol: flo
         if len(failures) > SHOWN_FAILURES:
             lines.append(f"  ... and {len(failures) - SHOWN_FAILURES} more")
         raise GradingFailure(_with_diagnosis(lines, check, fn))
-    return len(triples)
 
 
 def _chi_square_p(counts: np.ndarray, probabilities: np.ndarray) -> float:
@@ -296,12 +296,12 @@ def _check_draws_args(draws: Any, seed: Any, alpha: Any) -> None:
 
 
 def expect_sampler(fn: Any, logits: Any, probabilities: Any, *, draws: int = 100_000, seed: int = 0,
-                   alpha: float = 1e-3, check: Callable[[Any], CheckResult] | None = None) -> float:
+                   alpha: float = 1e-3, check: Callable[[Any], CheckResult] | None = None) -> None:
     """``fn(logits, draws, rng)`` must return ``draws`` class indices drawn with ``probabilities``.
 
     A chi-square test at level ``alpha`` (seeded with ``seed``, so the verdict is
-    reproducible), and the same seed must give the same draws. Returns the
-    p-value; raises :class:`GradingFailure` otherwise.
+    reproducible), and the same seed must give the same draws. Raises
+    :class:`GradingFailure` otherwise (returns None, like every helper here).
 
     Used in: the hidden test of the Gumbel-max exercise (lesson 03's assignment).
     """
@@ -329,17 +329,16 @@ def expect_sampler(fn: Any, logits: Any, probabilities: Any, *, draws: int = 100
         lines = [f"{name} on hidden logits {fmt(z)}: frequencies {fmt(counts / draws)}, expected "
                  f"{fmt(p)}; chi-square p-value {pvalue:.3g} < {alpha:g}: not a softmax sampler."]
         raise GradingFailure(_with_diagnosis(lines, check, fn))
-    return pvalue
 
 
 def expect_top_k(fn: Any, logits: Any, k: int, tuples: Sequence[Sequence[int]], probabilities: Any, *,
                  draws: int = 5_000, seed: int = 0, alpha: float = 1e-3,
-                 check: Callable[[Any], CheckResult] | None = None) -> float:
+                 check: Callable[[Any], CheckResult] | None = None) -> None:
     """``fn(logits, k, rng)`` must draw the ordered k-tuples ``tuples`` with ``probabilities``.
 
     ``draws`` calls with one seeded generator; a chi-square test over the
-    ordered tuples at level ``alpha``. Returns the p-value; raises
-    :class:`GradingFailure` otherwise.
+    ordered tuples at level ``alpha``. Raises :class:`GradingFailure`
+    otherwise.
 
     Used in: the hidden test of the Gumbel-top-k exercise (lesson 03's assignment).
     """
@@ -377,7 +376,6 @@ def expect_top_k(fn: Any, logits: Any, k: int, tuples: Sequence[Sequence[int]], 
         lines = [f"{name} on hidden logits {fmt(z)}, k = {k}: chi-square p-value over the ordered "
                  f"{k}-tuples {pvalue:.3g} < {alpha:g}: not a draw without replacement, largest first."]
         raise GradingFailure(_with_diagnosis(lines, check, fn))
-    return pvalue
 
 
 def expect_answer(answer: Any, expected: Any, *, why: str = "") -> None:
