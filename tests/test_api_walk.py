@@ -155,7 +155,7 @@ OVERRIDES = {
 # softviz.attention (lesson 08): queries (2, 3), keys and values (4, 3) / (4, 2)
 _QKV = {"q": np.array([[1.0, 0.0, -1.0], [0.5, 2.0, 0.0]]), "k": np.arange(12.0).reshape(4, 3) / 10,
         "v": np.arange(8.0).reshape(4, 2)}
-for _name in ("attention", "naive_attention", "tiled_attention", "tiled_trace"):
+for _name in ("attention", "naive_attention", "tiled_attention", "tiled_trace", "error_bound"):
     OVERRIDES[f"softviz.attention.{_name}"] = dict(_QKV)
 OVERRIDES["softviz.attention.attention_scores"] = {"q": _QKV["q"], "k": _QKV["k"]}
 OVERRIDES["softviz.attention.running_sum_in"] = {"values": np.array([1.0, 0.5, 0.25])}
