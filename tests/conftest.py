@@ -45,6 +45,7 @@ SLOW = (
     "test_dev_py.py::test_dev_lab_serves",         # starts JupyterLab
     "test_training.py",                            # trains the lesson 07 network
     "test_suite_markers.py::test_nbval_cells_of",  # runs a notebook under pytest-xdist
+    "test_assignments.py::test_release_autograde",  # nbgrader: release, autograde (27 kernels), feedback
 )
 
 
