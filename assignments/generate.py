@@ -42,8 +42,8 @@ import nbformat
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from extract import ROOT, Exercise, Lesson, core_lessons, read_lesson  # noqa: E402
-from hidden_cases import EXPLANATIONS, HIDDEN, MISTAKES  # noqa: E402
+from extract import ROOT, Exercise, Lesson, core_lessons, read_lesson
+from hidden_cases import EXPLANATIONS, HIDDEN, MISTAKES
 
 __all__ = ["build_source", "write_course", "release", "fill", "submission", "points", "define",
            "mistake_of", "literal", "DEFAULT_COURSE"]
