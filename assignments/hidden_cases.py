@@ -62,7 +62,8 @@ HIDDEN: dict[str, dict] = {
         ("zeros and a mask [0, 0, 0, -inf]", "(np.array([0.0, 0.0, 0.0, -np.inf]),)"),
     ]),
     # -- 02 temperature ---------------------------------------------------------------------
-    "check_entropy": dict(points=(1, 2), forbid=("softviz.temperature.entropy",), cases=[
+    "check_entropy": dict(points=(1, 2), forbid=("softviz.temperature.entropy",
+                                             "softviz.exercises.temperature._reference_entropy"), cases=[
         ("p = [0.1, 0.2, 0.3, 0.4]", "(np.array([0.1, 0.2, 0.3, 0.4]),)"),
         ("one-hot at the end [0, 0, 1]", "(np.array([0.0, 0.0, 1.0]),)"),
         ("two zeros [0.25, 0, 0.75, 0]", "(np.array([0.25, 0.0, 0.75, 0.0]),)"),
@@ -106,7 +107,8 @@ HIDDEN: dict[str, dict] = {
         ("one inside the other", "(np.array([0.0, 0.0, 10.0, 10.0]), np.array([2.0, 3.0, 4.0, 5.0]))"),
         ("apart in x and y", "(np.array([0.0, 0.0, 1.0, 1.0]), np.array([3.0, 2.0, 4.0, 5.0]))"),
     ]),
-    "check_gaussian_step": dict(points=(1, 2), forbid=("softviz.soft_nms.soft_nms",), cases=[
+    "check_gaussian_step": dict(points=(1, 2), forbid=("softviz.soft_nms.soft_nms",
+                                                   "softviz.exercises.soft_nms._reference_step"), cases=[
         ("four boxes, M = A, sigma = 0.3",
          "(np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [5, 0, 15, 10]], dtype=float), "
          "np.array([0.9, 0.8, 0.7, 0.6]), 0, 0.3, 0.001)"),
@@ -189,7 +191,8 @@ HIDDEN: dict[str, dict] = {
         ("a fully masked block after real ones",
          "((2.0, 3.0, np.array([0.5, 0.25])), np.array([-np.inf]), np.ones((1, 2)))"),
     ]),
-    "check_tile_size": dict(points=(1, 2), options=dict(rtol=0.0, atol=0.0), cases=[
+    "check_tile_size": dict(points=(1, 2), forbid=("softviz.attention.largest_tile",),
+                            options=dict(rtol=0.0, atol=0.0), cases=[
         ("a 32 KiB cache, d = 64", "(32 * 1024, 64)"),
         ("a 1 MiB cache, d = 128", "(1024 * 1024, 128)"),
         ("a 48 KiB cache, d = 16", "(48 * 1024, 16)"),
