@@ -19,6 +19,7 @@ import nbformat
 import numpy as np
 import pytest
 
+import softviz
 import softviz.exercises
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -245,3 +246,42 @@ def test_release_autograde_feedback_and_export(tmp_path, record_property):
     report.append("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
     print("\n" + "\n".join(report))
     record_property("grade_table", "\n".join(report))
+
+
+def test_no_reference_reaches_a_forbidden_function():
+    """The hidden tests fail a solution that calls a ``forbid`` function: the course's own
+    reference solutions must not (every name resolves, or the hidden cell would error)."""
+    from softviz.exercises.grading import delegated_calls
+
+    for stem in STEMS:
+        ns = generate.define(stem)
+        env = {"np": np, "math": __import__("math"), "softviz": softviz}
+        for ex in extract.read_lesson(stem).exercises:
+            spec = HIDDEN[ex.check]
+            if spec.get("kind", "values") != "values":
+                continue
+            for name, args_src in spec["cases"]:
+                with np.errstate(all="ignore"):
+                    _, hits = delegated_calls(ns[ex.name], eval(args_src, dict(env)), spec.get("forbid", ()))
+                assert hits == [], (ex.check, name, hits)
+
+
+def test_dev_py_assignments_runs_the_generator_in_the_venv(monkeypatch):
+    sys.path.insert(0, str(ROOT))
+    import dev
+
+    calls = []
+    monkeypatch.setattr(dev, "setup", lambda: "venv-python")
+    monkeypatch.setattr(dev, "run", lambda cmd, **kw: calls.append((cmd, kw)) or 0)
+    assert dev.main(["assignments", "--course", "/tmp/x", "02"]) == 0
+    (cmd, kw), = calls
+    assert cmd == ["venv-python", str(ROOT / "assignments" / "generate.py"), "--course", "/tmp/x", "02"]
+    assert kw["cwd"] == dev.ROOT
+    # a fresh clone's `dev.py test` installs what the end-to-end test needs
+    assert "grading" in dev.EXTRAS.split(",") and "assignments" in dev.__doc__
+
+
+def test_the_generator_refuses_an_unknown_lesson(capsys):
+    with pytest.raises(SystemExit):
+        generate.main(["99", "--no-release"])
+    assert "unknown lesson" in capsys.readouterr().err
