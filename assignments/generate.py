@@ -161,7 +161,7 @@ def _hidden_source(ex: Exercise, spec: dict, namespace: dict) -> str:
                 got = fn(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
             via = spec.get("options", {}).get("via")
             if via is not None:
-                got = softviz.softmax(got) if via == "softviz.softmax" else eval(via, env)(got)
+                got = eval(via, env)(got)  # a dotted name such as "softviz.softmax"
             rows.append(f"    ({name!r}, {args_src}, {literal(got)}),")
         options = "".join(f", {k}={v!r}" for k, v in spec.get("options", {}).items())
         forbid = tuple(spec.get("forbid", ()))
@@ -213,7 +213,8 @@ def build_source(lesson: Lesson) -> nbformat.NotebookNode:
              f"The exercises of the lesson `{lesson.stem}` (open it from the course's `notebooks/` folder), "
              f"graded: **{total} points**. Write your code in place of `raise NotImplementedError()`; keep the "
              f"function names. Each exercise's self-check prints what is still missing, the visible test "
-             f"after it gives its points, and hidden tests try more cases when your work is graded. "
+             f"after it gives its points (here it only prints; when graded, a failing test scores 0), and "
+             f"hidden tests try more cases when your work is graded. "
              f"Run the whole notebook (*Kernel > Restart Kernel and Run All Cells*) before you submit.")
     nb.cells.append(nbformat.v4.new_markdown_cell(intro, metadata=_meta("intro", locked=True)))
     setup = "\n".join(lesson.imports + ["from softviz.exercises.grading import assert_passes"])

@@ -32,14 +32,28 @@ CASES = [("two zeros", (np.array([0.25, 0.0, 0.75, 0.0]),), 0.5623351446188083),
          ("uniform over 4", (np.full(4, 0.25),), math.log(4))]
 
 
-def test_assert_passes_is_quiet_and_raises_the_checks_message(capsys):
+@pytest.fixture
+def under_nbgrader(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+
+
+def test_assert_passes_in_the_students_kernel_prints_instead_of_raising(monkeypatch, capsys):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert assert_passes(check_entropy, naive_entropy) is None
+    out = capsys.readouterr().out
+    assert out.startswith("\N{BALLOT X} not passed yet") and out.count("\n") == 1
+    assert_passes(check_entropy, good_entropy)
+    assert capsys.readouterr().out == ""
+
+
+def test_assert_passes_is_quiet_and_raises_the_checks_message(capsys, under_nbgrader):
     assert_passes(check_entropy, good_entropy)
     with pytest.raises(GradingFailure, match="NaN: at p_i = 0"):
         assert_passes(check_entropy, naive_entropy)
     assert capsys.readouterr().out == ""  # the answer cell printed the verdict already
 
 
-def test_assert_passes_on_a_stub():
+def test_assert_passes_on_a_stub(under_nbgrader):
     def stub(p):
         raise NotImplementedError()
 

@@ -29,6 +29,7 @@ import contextlib
 import importlib
 import io
 import math
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -36,7 +37,7 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from .checking import CheckResult, fmt, fn_name
+from .checking import FAIL, CheckResult, fmt, fn_name
 
 __all__ = ["GradingFailure", "assert_passes", "expect_values", "expect_sampler", "expect_top_k",
            "expect_answer", "delegated_calls"]
@@ -69,19 +70,27 @@ def _require_callable(name: str, value: Any) -> None:
 
 
 def assert_passes(check: Callable[[Any], CheckResult], answer: Any) -> None:
-    """Raise :class:`GradingFailure` unless ``check(answer)`` passes; print nothing.
+    """Raise :class:`GradingFailure` unless ``check(answer)`` passes, when nbgrader runs the cell.
 
     ``check`` is a self-check of softviz.exercises (``check_entropy``) and
     ``answer`` what the student's cell defines (their function, or a value).
     The message is the check's own: the failing case and the hint for the
     likely mistake, or "not done yet" for a stub.
 
+    Under nbgrader (autograde or validate, which set ``NBGRADER_EXECUTION``) a
+    failure raises, which is how the cell scores 0. In the student's own kernel
+    it prints one line instead, so that *Run All* still reaches every exercise
+    with stubs in place (the lessons' rule: exercise cells never stop a notebook).
+
     Used in: the visible test cell after every exercise of the generated assignments.
     """
     _require_callable("check", check)
     result = _quiet_check(check, answer)
-    if not result.passed:
+    if result.passed:
+        return
+    if os.environ.get("NBGRADER_EXECUTION"):
         raise GradingFailure(result.message)
+    print(f"{FAIL} not passed yet: this test scores 0 when graded. The self-check above says what is missing.")
 
 
 def _resolve(dotted: str) -> Any:
