@@ -58,7 +58,8 @@ ffibuilder.set_source(
     '#include "softviz.h"',
     sources=[_relative(os.path.join(HERE, name)) for name in SOURCES],
     depends=[_relative(os.path.join(HERE, name)) for name in
-             ("softviz.h", "kernels.h", "exp_f32.h", "exp_f64.h", "plan_impl.h", "kernels_portable_impl.h")],
+             ("softviz.h", "kernels.h", "exp_f32.h", "exp_f64.h", "plan_impl.h", "kernels_portable_impl.h",
+              "rows_impl.h")],
     include_dirs=[_relative(HERE)],
     extra_compile_args=_compile_args(),
     libraries=[] if sys.platform == "win32" else ["m"],

@@ -40,6 +40,19 @@
 #define SV_PREFETCH_BYTES 8192
 #endif
 
+/* Below this sum of exp(x - max), one entry holds at least two thirds of the row: then
+ * log-softmax and logsumexp redo the rest of the sum exactly (log1p), as scipy does. */
+#define SV_DOMINATED 1.5
+
+/* For the small kernels that rows_impl.h composes: the batched rows stay one function. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SV_ALWAYS_INLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define SV_ALWAYS_INLINE static __forceinline
+#else
+#define SV_ALWAYS_INLINE static inline
+#endif
+
 /* float32 inputs below this are clamped in two-pass: exp(-2^21) is 0 next to any row
  * maximum the regular path accepts, and the clamp keeps -inf out of the arithmetic. */
 #define SV_XLO_F32 (-0x1p21f)
@@ -55,6 +68,10 @@ typedef struct sv_kernels_f32 {
     void (*scale)(const float *x, float *y, size_t n, float factor);
     /* y = exp(x - shift) * factor */
     void (*exp_scale)(const float *x, float *y, size_t n, float shift, float factor);
+    /* three-pass reload of rows of n (rows_impl.h): softmax into y (lse NULL) or logsumexp
+     * into lse (y NULL), the bits of max, sum_exp and scale row by row; returns the rows
+     * done, stopping before the first one the row plan must take (not regular) */
+    size_t (*reload_rows)(const float *x, float *y, float *lse, size_t rows, size_t n);
     /* Milakov & Gimelshein: running (max, sum of exp(x - max)) of the chunk */
     void (*online)(const float *x, size_t n, double *max, double *sum);
     /* Dukhan & Ablavatski pass 1: sum of exp(x) = mant * 2^expo, and the chunk max (when
@@ -75,6 +92,7 @@ typedef struct sv_kernels_f64 {
     double (*sum_exp)(const double *x, double *y, size_t n, double shift);
     void (*scale)(const double *x, double *y, size_t n, double factor);
     void (*exp_scale)(const double *x, double *y, size_t n, double shift, double factor);
+    size_t (*reload_rows)(const double *x, double *y, double *lse, size_t rows, size_t n);
     void (*online)(const double *x, size_t n, double *max, double *sum);
     void (*extexp_sum)(const double *x, size_t n, double *mant, double *expo, double *max);
     void (*extexp_scale)(const double *x, double *y, size_t n, double mant, double expo);

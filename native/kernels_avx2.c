@@ -147,7 +147,7 @@ INL __m256d hi_pd(__m256 v)
     return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
 }
 
-static TGT float max_f32(const float *x, size_t n)
+INL float max_f32(const float *x, size_t n)
 {
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
     __m256 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
@@ -172,7 +172,7 @@ static TGT float max_f32(const float *x, size_t n)
     }
 }
 
-static TGT double sum_exp_f32(const float *x, float *y, size_t n, float shift)
+INL double sum_exp_f32(const float *x, float *y, size_t n, float shift)
 {
     const __m256 s = _mm256_set1_ps(shift);
     __m256d d0 = _mm256_setzero_pd(), d1 = d0;
@@ -218,7 +218,7 @@ static TGT double sum_exp_f32(const float *x, float *y, size_t n, float shift)
     return hadd_pd(_mm256_add_pd(d0, d1)) + tail;
 }
 
-static TGT void scale_f32(const float *x, float *y, size_t n, float factor)
+INL void scale_f32(const float *x, float *y, size_t n, float factor)
 {
     const __m256 f = _mm256_set1_ps(factor);
     MAP_PS(x, y, n, _mm256_mul_ps(v, f), xs * factor);
@@ -234,6 +234,20 @@ static TGT void exp_scale_f32(const float *x, float *y, size_t n, float shift, f
     const __m256 s = _mm256_set1_ps(shift), f = _mm256_set1_ps(factor);
     MAP_PS(x, y, n, exp_scale_ps(v, s, f), sv_expneg_f32(xs - shift) * factor);
 }
+
+#define T float
+#define SFX f32
+#define RW_ATTR TGT
+#define RW_MAX max_f32
+#define RW_SUM_EXP sum_exp_f32
+#define RW_SCALE scale_f32
+#include "rows_impl.h"
+#undef T
+#undef SFX
+#undef RW_ATTR
+#undef RW_MAX
+#undef RW_SUM_EXP
+#undef RW_SCALE
 
 INL __m256d expneg_pd(__m256d t);
 
@@ -454,7 +468,7 @@ static TGT void copy_f32(const float *x, float *y, size_t n)
 }
 
 const sv_kernels_f32 sv_avx2_f32 = {
-    "avx2", max_f32, sum_exp_f32, scale_f32, exp_scale_f32, online_f32,
+    "avx2", max_f32, sum_exp_f32, scale_f32, exp_scale_f32, rw_reload_rows_f32, online_f32,
     extexp_sum_f32, extexp_scale_f32, read_f32, copy_f32,
 };
 
@@ -506,7 +520,7 @@ INL void two_sum_pd(__m256d *s, __m256d *c, __m256d b)
     *s = t;
 }
 
-static TGT double max_f64(const double *x, size_t n)
+INL double max_f64(const double *x, size_t n)
 {
     const __m256d ninf = _mm256_set1_pd(-INFINITY);
     __m256d m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
@@ -528,7 +542,7 @@ static TGT double max_f64(const double *x, size_t n)
     }
 }
 
-static TGT double sum_exp_f64(const double *x, double *y, size_t n, double shift)
+INL double sum_exp_f64(const double *x, double *y, size_t n, double shift)
 {
     const __m256d s = _mm256_set1_pd(shift);
     __m256d S = _mm256_setzero_pd(), C = S;
@@ -566,7 +580,7 @@ static TGT double sum_exp_f64(const double *x, double *y, size_t n, double shift
     return hadd_pd(S) + (hadd_pd(C) + tail);
 }
 
-static TGT void scale_f64(const double *x, double *y, size_t n, double factor)
+INL void scale_f64(const double *x, double *y, size_t n, double factor)
 {
     const __m256d f = _mm256_set1_pd(factor);
     MAP_PD(x, y, n, _mm256_mul_pd(v, f), xs * factor);
@@ -577,6 +591,20 @@ static TGT void exp_scale_f64(const double *x, double *y, size_t n, double shift
     const __m256d s = _mm256_set1_pd(shift), f = _mm256_set1_pd(factor);
     MAP_PD(x, y, n, _mm256_mul_pd(expneg_pd(_mm256_sub_pd(v, s)), f), sv_expneg_f64(xs - shift) * factor);
 }
+
+#define T double
+#define SFX f64
+#define RW_ATTR TGT
+#define RW_MAX max_f64
+#define RW_SUM_EXP sum_exp_f64
+#define RW_SCALE scale_f64
+#include "rows_impl.h"
+#undef T
+#undef SFX
+#undef RW_ATTR
+#undef RW_MAX
+#undef RW_SUM_EXP
+#undef RW_SCALE
 
 /* online softmax, 4 double lanes, a block at a time folded with a TwoSum (see
  * kernels_avx512.c) */
@@ -769,7 +797,7 @@ static TGT void copy_f64(const double *x, double *y, size_t n)
 }
 
 const sv_kernels_f64 sv_avx2_f64 = {
-    "avx2", max_f64, sum_exp_f64, scale_f64, exp_scale_f64, online_f64,
+    "avx2", max_f64, sum_exp_f64, scale_f64, exp_scale_f64, rw_reload_rows_f64, online_f64,
     extexp_sum_f64, extexp_scale_f64, read_f64, copy_f64,
 };
 

@@ -141,7 +141,7 @@ INL __m512d hi_pd(__m512 v)
     return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
-static TGT float max_f32(const float *x, size_t n)
+INL float max_f32(const float *x, size_t n)
 {
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
     __m512 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
@@ -163,7 +163,7 @@ static TGT float max_f32(const float *x, size_t n)
     return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
 }
 
-static TGT double sum_exp_f32(const float *x, float *y, size_t n, float shift)
+INL double sum_exp_f32(const float *x, float *y, size_t n, float shift)
 {
     const __m512 s = _mm512_set1_ps(shift);
     __m512d d0 = _mm512_setzero_pd(), d1 = _mm512_setzero_pd();
@@ -205,7 +205,7 @@ static TGT double sum_exp_f32(const float *x, float *y, size_t n, float shift)
     return _mm512_reduce_add_pd(_mm512_add_pd(d0, d1));
 }
 
-static TGT void scale_f32(const float *x, float *y, size_t n, float factor)
+INL void scale_f32(const float *x, float *y, size_t n, float factor)
 {
     const __m512 f = _mm512_set1_ps(factor);
     MAP_PS(x, y, n, _mm512_mul_ps(v, f));
@@ -224,6 +224,20 @@ static TGT void exp_scale_f32(const float *x, float *y, size_t n, float shift, f
     const __m512 s = _mm512_set1_ps(shift), f = _mm512_set1_ps(factor);
     MAP_PS(x, y, n, exp_scale_ps(v, s, f));
 }
+
+#define T float
+#define SFX f32
+#define RW_ATTR TGT
+#define RW_MAX max_f32
+#define RW_SUM_EXP sum_exp_f32
+#define RW_SCALE scale_f32
+#include "rows_impl.h"
+#undef T
+#undef SFX
+#undef RW_ATTR
+#undef RW_MAX
+#undef RW_SUM_EXP
+#undef RW_SCALE
 
 /* exp(t) for t <= 0 in double, 8 lanes (the folds of the float32 online kernel) */
 INL __m512d expneg_pd(__m512d t);
@@ -443,7 +457,7 @@ static TGT void copy_f32(const float *x, float *y, size_t n)
 }
 
 const sv_kernels_f32 sv_avx512_f32 = {
-    "avx512", max_f32, sum_exp_f32, scale_f32, exp_scale_f32, online_f32,
+    "avx512", max_f32, sum_exp_f32, scale_f32, exp_scale_f32, rw_reload_rows_f32, online_f32,
     extexp_sum_f32, extexp_scale_f32, read_f32, copy_f32,
 };
 
@@ -531,7 +545,7 @@ INL void two_sum_pd(__m512d *s, __m512d *c, __m512d b)
     *s = t;
 }
 
-static TGT double max_f64(const double *x, size_t n)
+INL double max_f64(const double *x, size_t n)
 {
     const __m512d ninf = _mm512_set1_pd(-INFINITY);
     __m512d m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
@@ -553,7 +567,7 @@ static TGT double max_f64(const double *x, size_t n)
     return _mm512_reduce_max_pd(_mm512_max_pd(_mm512_max_pd(m0, m1), _mm512_max_pd(m2, m3)));
 }
 
-static TGT double sum_exp_f64(const double *x, double *y, size_t n, double shift)
+INL double sum_exp_f64(const double *x, double *y, size_t n, double shift)
 {
     const __m512d s = _mm512_set1_pd(shift);
     __m512d S = _mm512_setzero_pd(), C = S;
@@ -593,7 +607,7 @@ static TGT double sum_exp_f64(const double *x, double *y, size_t n, double shift
     return _mm512_reduce_add_pd(S) + _mm512_reduce_add_pd(C);
 }
 
-static TGT void scale_f64(const double *x, double *y, size_t n, double factor)
+INL void scale_f64(const double *x, double *y, size_t n, double factor)
 {
     const __m512d f = _mm512_set1_pd(factor);
     MAP_PD(x, y, n, _mm512_mul_pd(v, f));
@@ -612,6 +626,20 @@ static TGT void exp_scale_f64(const double *x, double *y, size_t n, double shift
     const __m512d s = _mm512_set1_pd(shift), f = _mm512_set1_pd(factor);
     MAP_PD(x, y, n, exp_scale_pd(v, s, f));
 }
+
+#define T double
+#define SFX f64
+#define RW_ATTR TGT
+#define RW_MAX max_f64
+#define RW_SUM_EXP sum_exp_f64
+#define RW_SCALE scale_f64
+#include "rows_impl.h"
+#undef T
+#undef SFX
+#undef RW_ATTR
+#undef RW_MAX
+#undef RW_SUM_EXP
+#undef RW_SCALE
 
 /* Online softmax in 8 double lanes, a block at a time; each block's (m, d) is folded into
  * per-lane (M, S, C) with a TwoSum, so the sum keeps its accuracy on long rows (the rescale
@@ -792,7 +820,7 @@ static TGT void copy_f64(const double *x, double *y, size_t n)
 }
 
 const sv_kernels_f64 sv_avx512_f64 = {
-    "avx512", max_f64, sum_exp_f64, scale_f64, exp_scale_f64, online_f64,
+    "avx512", max_f64, sum_exp_f64, scale_f64, exp_scale_f64, rw_reload_rows_f64, online_f64,
     extexp_sum_f64, extexp_scale_f64, read_f64, copy_f64,
 };
 

@@ -16,7 +16,7 @@
 
 /* one running max per lane: a plain `reduction(max:)` over a select does not vectorize
  * with every compiler (clang refuses it), independent lanes do */
-static T PK(max)(const T *x, size_t n)
+SV_ALWAYS_INLINE T PK(max)(const T *x, size_t n)
 {
     T m[PK_LANES], r = -(T)INFINITY;
     size_t i = 0;
@@ -43,7 +43,7 @@ static void PK(two_sum)(double *s, double *c, double b)
     *s = t;
 }
 
-static double PK(sum_exp)(const T *x, T *y, size_t n, T s)
+SV_ALWAYS_INLINE double PK(sum_exp)(const T *x, T *y, size_t n, T s)
 {
     double total = 0.0, comp = 0.0;
     for (size_t b = 0; b < n; b += PK_BLOCK) {
@@ -66,7 +66,7 @@ static double PK(sum_exp)(const T *x, T *y, size_t n, T s)
     return total + comp;
 }
 
-static void PK(scale)(const T *x, T *y, size_t n, T f)
+SV_ALWAYS_INLINE void PK(scale)(const T *x, T *y, size_t n, T f)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; i++)
@@ -79,6 +79,16 @@ static void PK(exp_scale)(const T *x, T *y, size_t n, T s, T f)
     for (size_t i = 0; i < n; i++)
         y[i] = EXPNEG(x[i] - s) * f;
 }
+
+#define RW_ATTR
+#define RW_MAX PK(max)
+#define RW_SUM_EXP PK(sum_exp)
+#define RW_SCALE PK(scale)
+#include "rows_impl.h"
+#undef RW_ATTR
+#undef RW_MAX
+#undef RW_SUM_EXP
+#undef RW_SCALE
 
 /* Milakov & Gimelshein: m_i = max(m_{i-1}, x_i), d_i = d_{i-1} e^{m_{i-1} - m_i} + e^{x_i - m_i}.
  * Each lane keeps its own (m, d) in T for one block, then folds it into a double (M, S)
@@ -277,6 +287,7 @@ const PK_TABLE PK_CAT(sv_portable, SFX) = {
     PK(sum_exp),
     PK(scale),
     PK(exp_scale),
+    PK_CAT(rw_reload_rows, SFX),
     PK(online),
     PK(extexp_sum),
     PK(extexp_scale),

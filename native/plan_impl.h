@@ -276,6 +276,31 @@ static int LOCAL(row)(int algorithm, int op, const T *x, T *y, size_t n, double 
     return op == SV_LOGSUMEXP ? SV_OK : FN(finish)(&st, x, y, n);
 }
 
+/* Rows of n one after another; three-pass reload softmax and logsumexp run the batched
+ * kernel (rows_impl.h) and hand only the rows it stops at to the full plan. */
+static int LOCAL(batch)(int algorithm, int op, const T *x, T *y, T *out, size_t rows, size_t n)
+{
+    const PL_CAT(sv_kernels, SFX) *k = ACTIVE();
+    const int batched = algorithm == SV_THREE_PASS_RELOAD && n && op != SV_LOG_SOFTMAX;
+    size_t r = 0;
+    while (r < rows) {
+        double lse;
+        int status;
+        if (batched) {
+            r += k->reload_rows(x + r * n, y ? y + r * n : NULL, out ? out + r : NULL, rows - r, n);
+            if (r == rows)
+                break;
+        }
+        status = LOCAL(row)(algorithm, op, x + r * n, y ? y + r * n : NULL, n, &lse);
+        if (status != SV_OK)
+            return status;
+        if (out)
+            out[r] = (T)lse;
+        r++;
+    }
+    return SV_OK;
+}
+
 static int LOCAL(rows)(int algorithm, int op, const T *x, T *y, size_t rows, size_t n)
 {
     if (!valid_algorithm(algorithm))
@@ -288,13 +313,7 @@ static int LOCAL(rows)(int algorithm, int op, const T *x, T *y, size_t rows, siz
         if (ya == xa ? algorithm == SV_THREE_PASS_RELOAD : (ya < xa + bytes && xa < ya + bytes))
             return SV_EOVERLAP;
     }
-    for (size_t r = 0; r < rows; r++) {
-        double lse;
-        const int status = LOCAL(row)(algorithm, op, x + r * n, y + r * n, n, &lse);
-        if (status != SV_OK)
-            return status;
-    }
-    return SV_OK;
+    return LOCAL(batch)(algorithm, op, x, y, NULL, rows, n);
 }
 
 int FN(softmax)(int algorithm, const T *x, T *y, size_t rows, size_t n)
@@ -313,14 +332,7 @@ int FN(logsumexp)(int algorithm, const T *x, T *out, size_t rows, size_t n)
         return SV_EALGORITHM;
     if (rows && (!out || (n && !x)))
         return SV_ENULL;
-    for (size_t r = 0; r < rows; r++) {
-        double lse;
-        const int status = LOCAL(row)(algorithm, SV_LOGSUMEXP, x + r * n, NULL, n, &lse);
-        if (status != SV_OK)
-            return status;
-        out[r] = (T)lse;
-    }
-    return SV_OK;
+    return LOCAL(batch)(algorithm, SV_LOGSUMEXP, x, NULL, out, rows, n);
 }
 
 /* ------------------------------------------------------------ many states */

@@ -20,9 +20,6 @@
 /* ln 2 = HI + LO with e * HI exact for the exponents a regular row can have */
 #define SV_LN2_HI SVF64_LN2_HI
 #define SV_LN2_LO SVF64_LN2_LO
-/* Below this sum of exp(x - max), one entry holds at least two thirds of the row: then
- * log-softmax and logsumexp redo the rest of the sum exactly (log1p), as scipy does. */
-#define SV_DOMINATED 1.5
 
 static int valid_algorithm(int algorithm)
 {
