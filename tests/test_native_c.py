@@ -108,15 +108,27 @@ def test_c_harness_sanitized(tmp_path, native_required):
     assert "runtime error" not in run.stderr and "AddressSanitizer" not in run.stderr, run.stderr
 
 
-def test_harness_catches_a_broken_kernel(tmp_path, native_required):
-    """The harness can fail: build it against a core whose softmax scale is off by 1 %."""
+_BREAKAGES = {
+    # the row plan's softmax scale off by 1 %
+    "plan scale": ("plan_impl.h", "st->scale = 1.0 / (double)(T)st->sum;", "st->scale = 1.01 / (double)(T)st->sum;"),
+    # the batched kernel's second row of a pair stored with the first row's sum
+    "batched pair": ("rows_impl.h", "RW(store)(y1, l1, n, m1, S1);", "RW(store)(y1, l1, n, m1, S0);"),
+    # the batched kernel keeps a dominated row off logsumexp's exact log1p path
+    "batched dominated": ("rows_impl.h", "((lse) ? SV_DOMINATED : 0.0)", "0.0"),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(_BREAKAGES))
+def test_harness_catches_a_broken_kernel(tmp_path, native_required, breakage):
+    """The harness can fail: build it against a core with one deliberate bug."""
     cc = _compiler(native_required)
     broken = tmp_path / "native"
     shutil.copytree(NATIVE, broken)
-    impl = broken / "plan_impl.h"
+    name, old, new = _BREAKAGES[breakage]
+    impl = broken / name
     text = impl.read_text()
-    assert "st->scale = 1.0 / (double)(T)st->sum;" in text
-    impl.write_text(text.replace("st->scale = 1.0 / (double)(T)st->sum;", "st->scale = 1.01 / (double)(T)st->sum;"))
+    assert text.count(old) == 1, (name, old)
+    impl.write_text(text.replace(old, new))
     exe, build, cmd = _build(tmp_path, cc, [], native_dir=broken)
     assert build.returncode == 0, f"build failed:\n{cmd}\n{build.stderr}"
     run = _run(exe)

@@ -548,6 +548,139 @@ static void test_jobs(void)
     CHECK(sv_job_post(NULL, 0, 0, 0, x, y, 1, 1) == SV_ENULL && sv_job_serve(NULL, 1) == -SV_ENULL, "NULL job");
 }
 
+/* The plan of one row through the one-state API (init, accumulate, finalize, finish, or
+ * the special row): the path the batched three-pass reload kernel must equal bit for bit. */
+#define PLAN_ROW(T, SFX)                                                                     \
+    static int plan_row_##SFX(int op, const T *x, T *y, size_t n, T *lse)                    \
+    {                                                                                        \
+        sv_state st;                                                                         \
+        double l;                                                                            \
+        int status;                                                                          \
+        sv_state_init(&st, SV_THREE_PASS_RELOAD, op);                                        \
+        for (int s = 0; s < sv_plan_stages(SV_THREE_PASS_RELOAD); s++)                       \
+            sv_accumulate_##SFX(&st, s, x, y, n);                                            \
+        status = sv_finalize_##SFX(&st, x, n);                                               \
+        if (status == SV_ESPECIAL) {                                                         \
+            status = sv_special_row_##SFX(op, x, y, n, &l);                                  \
+            *lse = (T)l;                                                                     \
+            return status;                                                                   \
+        }                                                                                    \
+        *lse = (T)st.lse;                                                                    \
+        return op == SV_LOGSUMEXP ? status : sv_finish_##SFX(&st, x, y, n);                  \
+    }
+PLAN_ROW(float, f32)
+PLAN_ROW(double, f64)
+
+/* same bits, NaN equal to NaN (a memcmp would do, but this names the first index) */
+#define SAME_BITS(T, SFX)                                                                    \
+    static long same_##SFX(const T *a, const T *b, size_t n)                                 \
+    {                                                                                        \
+        for (size_t i = 0; i < n; i++)                                                       \
+            if (memcmp(a + i, b + i, sizeof(T)) != 0 && !(a[i] != a[i] && b[i] != b[i]))     \
+                return (long)i;                                                              \
+        return -1;                                                                           \
+    }
+SAME_BITS(float, f32)
+SAME_BITS(double, f64)
+
+/* Row kinds a batch may hold at any position: the batched kernel stops before an
+ * irregular row and the full plan takes it. */
+enum { K_RANDOM, K_NAN, K_PINF, K_ALL_NINF, K_SOME_NINF, K_DOMINATED, K_EQUAL, K_KINDS };
+static const char *KIND[] = {"random", "NaN", "+inf", "all -inf", "some -inf", "dominated", "equal"};
+
+#define FILL_ROW(T, SFX)                                                                     \
+    static void fill_##SFX(T *x, size_t n, int kind, unsigned long long *seed)               \
+    {                                                                                        \
+        for (size_t i = 0; i < n; i++)                                                       \
+            x[i] = (T)((rnd(seed) - 0.5) * 30);                                              \
+        if (n == 0)                                                                          \
+            return;                                                                          \
+        const size_t at = (size_t)(rnd(seed) * (double)n);                                   \
+        switch (kind) {                                                                      \
+        case K_NAN: x[at] = (T)NAN; break;                                                   \
+        case K_PINF: x[at] = (T)INFINITY; break;                                             \
+        case K_ALL_NINF: for (size_t i = 0; i < n; i++) x[i] = -(T)INFINITY; break;          \
+        case K_SOME_NINF: x[at] = -(T)INFINITY; break;                                       \
+        case K_DOMINATED: for (size_t i = 0; i < n; i++) x[i] -= (T)200; x[at] = (T)5; break; \
+        case K_EQUAL: for (size_t i = 0; i < n; i++) x[i] = (T)-3.25; break;                 \
+        default: break;                                                                      \
+        }                                                                                    \
+    }
+FILL_ROW(float, f32)
+FILL_ROW(double, f64)
+
+/* Batches of rows of every length 0..130 (every tail of every vector width, and rows that
+ * go in pairs or alone), 1..5 rows, with a row of each special kind at every position:
+ * softmax and logsumexp equal the one-row plan bit for bit, log_softmax too. */
+#define TEST_BATCHED(T, SFX)                                                                 \
+    static void test_batched_rows_##SFX(void)                                                \
+    {                                                                                        \
+        enum { MAXR = 5, MAXN = 130 };                                                       \
+        unsigned long long seed = 11;                                                        \
+        static const int ops[] = {SV_SOFTMAX, SV_LOG_SOFTMAX, SV_LOGSUMEXP};                 \
+        for (size_t n = 0; n <= MAXN; n++)                                                   \
+            for (size_t rows = 1; rows <= MAXR; rows++)                                      \
+                for (int kind = 0; kind < K_KINDS; kind++)                                   \
+                    for (size_t at = 0; at < (kind == K_RANDOM ? 1 : rows); at++) {          \
+                        T *x = malloc((rows * n + 1) * sizeof *x);                           \
+                        T *y = malloc((rows * n + 1) * sizeof *y), *w = malloc((n + 1) * sizeof *w); \
+                        T lse[MAXR], wl;                                                     \
+                        long bad = -1;                                                       \
+                        for (size_t r = 0; r < rows; r++)                                    \
+                            fill_##SFX(x + r * n, n, r == at ? kind : K_RANDOM, &seed);      \
+                        for (int o = 0; o < 3 && bad < 0; o++) {                             \
+                            int st = ops[o] == SV_LOGSUMEXP                                  \
+                                         ? sv_logsumexp_##SFX(0, x, lse, rows, n)            \
+                                         : ops[o] == SV_SOFTMAX ? sv_softmax_##SFX(0, x, y, rows, n) \
+                                                                : sv_log_softmax_##SFX(0, x, y, rows, n); \
+                            CHECK(st == SV_OK, #SFX " n=%zu rows=%zu status %d", n, rows, st); \
+                            for (size_t r = 0; r < rows && bad < 0; r++) {                   \
+                                plan_row_##SFX(ops[o], x + r * n, w, n, &wl);                \
+                                if (ops[o] == SV_LOGSUMEXP)                                  \
+                                    bad = same_##SFX(&wl, lse + r, 1) < 0 ? -1 : (long)r;    \
+                                else                                                         \
+                                    bad = same_##SFX(w, y + r * n, n) < 0 ? -1 : (long)r;    \
+                                if (bad >= 0)                                                \
+                                    printf("  op %d: row %zu differs\n", ops[o], r);         \
+                            }                                                                \
+                        }                                                                    \
+                        CHECK(bad < 0, #SFX " batched rows n=%zu rows=%zu, %s row at %zu: row %ld " \
+                              "differs from the one-row plan", n, rows, KIND[kind], at, bad); \
+                        free(x);                                                             \
+                        free(y);                                                             \
+                        free(w);                                                             \
+                    }                                                                        \
+    }
+TEST_BATCHED(float, f32)
+TEST_BATCHED(double, f64)
+
+/* Rows that alias: three-pass reload refuses y == x (its stored exps would overwrite x
+ * before a special row is redone) and any partial overlap; two-pass runs in place with
+ * the bits of a separate output. */
+static void test_aliased_rows(void)
+{
+    enum { R = 4, N = 24 };
+    float x[R * N + N], y[R * N], keep[R * N];
+    unsigned long long seed = 3;
+    for (int i = 0; i < R * N + N; i++)
+        x[i] = (float)((rnd(&seed) - 0.5) * 30);
+    x[2 * N + 7] = INFINITY;
+    memcpy(keep, x, sizeof keep);
+    CHECK(sv_softmax_f32(SV_THREE_PASS_RELOAD, x, x, R, N) == SV_EOVERLAP, "reload in place refused");
+    CHECK(sv_softmax_f32(SV_THREE_PASS_RELOAD, x, x + N, R, N) == SV_EOVERLAP, "partial overlap refused");
+    CHECK(sv_softmax_f32(SV_TWO_PASS, x, x + 3, R, N) == SV_EOVERLAP, "two-pass partial overlap refused");
+    CHECK(memcmp(keep, x, sizeof keep) == 0, "a refused call writes nothing");
+    sv_softmax_f32(SV_TWO_PASS, x, y, R, N);
+    CHECK(sv_softmax_f32(SV_TWO_PASS, x, x, R, N) == SV_OK && same_f32(x, y, R * N) < 0,
+          "two-pass in place == separate output");
+    {
+        float w[N], wl;
+        plan_row_f32(SV_SOFTMAX, keep + 2 * N, w, N, &wl);
+        CHECK(sv_softmax_f32(SV_THREE_PASS_RELOAD, keep, y, R, N) == SV_OK && same_f32(w, y + 2 * N, N) < 0,
+              "reload batch: its +inf row as the one-row plan");
+    }
+}
+
 int main(void)
 {
     static const char *isas[] = {"portable", "avx2", "avx512"};
@@ -574,6 +707,9 @@ int main(void)
         test_probes();
         test_state_rows();
         test_jobs();
+        test_batched_rows_f32();
+        test_batched_rows_f64();
+        test_aliased_rows();
         printf("%s: done (%d passed, %d failed so far)\n", isa, passed, failed);
     }
     CHECK(ran >= 1, "at least the portable kernels ran");
