@@ -169,9 +169,7 @@ def _fast(op: str, x: Any, axis: Any, algorithm: Any, temperature: Any, workers:
         return None
     if algorithm == "auto":
         # softviz.auto's rule for one row; out=x makes reload refuse below (general path)
-        nbytes = 2 * x.nbytes
-        algorithm = ("three_pass_reload" if nbytes <= auto.IN_CACHE_BYTES or nbytes <= auto.ROW_IN_L1_BYTES
-                     else "two_pass")
+        algorithm = "three_pass_reload" if 2 * x.nbytes <= auto.ROW_IN_CACHE_BYTES else "two_pass"
     # False when out overlaps x in a way the kernels refuse (checked in C, nothing written)
     return out if _native.one_row(op, algorithm, x, out) else None
 

@@ -361,7 +361,7 @@ def test_figures():
 # --------------------------------------------------------------------------- the benchmark module
 
 @needs_c
-def test_benchmark_rows_and_cli(capsys):
+def test_benchmark_rows_and_cli(capsys, monkeypatch):
     from softviz.bench import attention as bench
 
     rows = bench.run([64, 128], repeats=1, block_q=32, block_k=32)
@@ -377,6 +377,11 @@ def test_benchmark_rows_and_cli(capsys):
     assert bench.targets(rows)["memory_ok"] is None          # N = 16384 was not measured
     assert bench.main(["--sizes", "64", "--repeats", "1"]) == 0
     assert "CPU" in capsys.readouterr().out
+    seen = []
+    monkeypatch.setattr(bench, "main", lambda argv: seen.append(argv) or 0)
+    from softviz.bench import cli
+    assert cli.main(["--attention", "--quick", "--repeats", "2"]) == 0   # python -m softviz.bench --attention
+    assert seen == [["--quick", "--repeats", "2"]]
     with pytest.raises(ValueError, match="sizes"):
         bench.run([8])
 

@@ -15,26 +15,46 @@ OPS = {"softmax": (softviz.softmax, scipy.special.softmax),
 
 
 def test_rule_branches():
-    l1row, l2 = auto.ROW_IN_L1_BYTES, auto.IN_CACHE_BYTES
-    # the whole call in cache
-    assert softviz.auto_algorithm(l2 // 8, np.float32) == "three_pass_reload"
-    # out of cache, rows that stay in L1
-    assert softviz.auto_algorithm(l1row // 8, np.float32, rows=10 * l2) == "three_pass_reload"
-    # out of cache, long rows
-    assert softviz.auto_algorithm(l1row, np.float32, rows=10 * l2 // l1row) == "two_pass"
-    assert softviz.auto_algorithm(4 * l2, np.float32) == "two_pass"
+    row = auto.ROW_IN_CACHE_BYTES
+    assert 0 < row <= 8 << 20 and row == min(auto.LLC_BYTES // 4, 8 << 20)
+    # a row and its output in cache: reload, for one row or a batch far larger than any cache
+    assert softviz.auto_algorithm(row // 8, np.float32) == "three_pass_reload"
+    assert softviz.auto_algorithm(row // 8, np.float32, rows=10**6) == "three_pass_reload"
+    assert softviz.auto_algorithm(128, np.float32, rows=8192) == "three_pass_reload"
+    # longer rows: two-pass
+    assert softviz.auto_algorithm(row // 8 + 1, np.float32) == "two_pass"
+    assert softviz.auto_algorithm(2**24, np.float32) == "two_pass"
     # float64 rows are twice the bytes; float16 and ints run in float32 / float64
-    assert softviz.auto_algorithm(l2 // 8, np.float64) == "two_pass"
-    assert softviz.auto_algorithm(l2 // 8, np.float16) == "three_pass_reload"
-    assert softviz.auto_algorithm(l2 // 8, np.int32) == "two_pass"
+    assert softviz.auto_algorithm(row // 8, np.float64) == "two_pass"
+    assert softviz.auto_algorithm(row // 16, np.float64) == "three_pass_reload"
+    assert softviz.auto_algorithm(row // 8, np.float16) == "three_pass_reload"
+    assert softviz.auto_algorithm(row // 8, np.int32) == "two_pass"
     assert softviz.auto_algorithm(8, np.float32, in_place=True) == "two_pass"
+
+
+def test_rule_follows_the_caches(monkeypatch):
+    """The thresholds come from softviz.caches: a quarter of L3 (or of L2 without one), capped."""
+    import importlib
+
+    import softviz.caches
+    try:
+        for caches, want in (({"L1": 32 << 10, "L2": 1 << 20, "L3": 32 << 20}, 8 << 20),
+                             ({"L1": 32 << 10, "L2": 1 << 20, "L3": 480 << 20}, 8 << 20),
+                             ({"L1": 48 << 10, "L2": 2 << 20}, 512 << 10),
+                             ({}, 256 << 10)):
+            monkeypatch.setattr(softviz.caches, "cache_sizes", lambda caches=caches: dict(caches))
+            importlib.reload(auto)
+            assert auto.ROW_IN_CACHE_BYTES == want, caches
+    finally:
+        monkeypatch.undo()
+        importlib.reload(auto)
 
 
 def test_rule_is_reported():
     info = softviz.kernel_info()["auto"]
-    assert info["in_cache_bytes"] == auto.IN_CACHE_BYTES and info["row_in_l1_bytes"] == auto.ROW_IN_L1_BYTES
+    assert info["row_in_cache_bytes"] == auto.ROW_IN_CACHE_BYTES and info["llc_bytes"] == auto.LLC_BYTES
     assert "three_pass_reload" in info["rule"] and "two_pass" in info["rule"]
-    assert info["l1_bytes"] >= 4096 and info["l2_bytes"] >= info["l1_bytes"]
+    assert info["llc_bytes"] >= 4096
 
 
 @pytest.mark.parametrize("bad, exc", [(("n", -1), ValueError), (("n", 2.0), TypeError), (("rows", True), TypeError),
@@ -57,17 +77,10 @@ def _rows_with_specials(rng, rows, n, dtype):
     return x
 
 
-@pytest.fixture(params=["in_cache", "row_in_l1", "long_rows"])
+@pytest.fixture(params=["row_in_cache", "long_rows"])
 def branch(request, monkeypatch):
-    """Each branch of the rule forced on small arrays by moving the thresholds."""
-    if request.param == "in_cache":
-        monkeypatch.setattr(auto, "IN_CACHE_BYTES", 1 << 40)
-    elif request.param == "row_in_l1":
-        monkeypatch.setattr(auto, "IN_CACHE_BYTES", 0)
-        monkeypatch.setattr(auto, "ROW_IN_L1_BYTES", 1 << 40)
-    else:
-        monkeypatch.setattr(auto, "IN_CACHE_BYTES", 0)
-        monkeypatch.setattr(auto, "ROW_IN_L1_BYTES", 0)
+    """Each branch of the rule forced on small arrays by moving the threshold."""
+    monkeypatch.setattr(auto, "ROW_IN_CACHE_BYTES", 1 << 40 if request.param == "row_in_cache" else 0)
     return request.param
 
 
@@ -96,15 +109,14 @@ def test_each_branch_is_its_algorithm_bit_for_bit(branch, op, dtype, n, monkeypa
 def test_one_row_fast_path_follows_the_rule(dtype, monkeypatch):
     x = np.linspace(-5, 5, 300).astype(dtype)
     for cache, want in ((1 << 40, "three_pass_reload"), (0, "two_pass")):
-        monkeypatch.setattr(auto, "IN_CACHE_BYTES", cache)
-        monkeypatch.setattr(auto, "ROW_IN_L1_BYTES", 0)
+        monkeypatch.setattr(auto, "ROW_IN_CACHE_BYTES", cache)
         np.testing.assert_array_equal(softviz.softmax(x), softviz.softmax(x, algorithm=want))
         np.testing.assert_array_equal(softviz.log_softmax(x), softviz.log_softmax(x, algorithm=want))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_in_place_runs_two_pass(dtype, monkeypatch):
-    monkeypatch.setattr(auto, "IN_CACHE_BYTES", 1 << 40)
+    monkeypatch.setattr(auto, "ROW_IN_CACHE_BYTES", 1 << 40)
     rng = np.random.default_rng(1)
     for shape in ((50,), (4, 50)):
         x = rng.standard_normal(shape).astype(dtype)

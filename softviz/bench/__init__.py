@@ -24,10 +24,13 @@ kernel path), ``probes`` (bandwidth and the memory floor), ``speed`` (the conten
 ``throughput``), ``isas`` (every instruction set), ``numerical_error`` (``accuracy``,
 long rows), ``extras`` (workers, panels, Soft-NMS), ``targets``, ``report``, ``schema``
 (JSON layout, reference data), ``suite`` (the whole run), ``live`` (lesson 06's live
-sweep and its verdict), ``plots``, ``cli``.
+sweep and its verdict), ``peers`` (softviz against numpy, scipy, onnxruntime, torch),
+``rows`` (the fixed cost per row, lesson 06's short rows), ``attention`` (lesson 08),
+``plots``, ``cli``.
 
 Used in: notebooks/06_two_pass.ipynb (``live_sweep``, ``verdict``, ``plot_sweep``,
-``accuracy``, ``plot_accuracy``, ``SPREADS``, ``reference_result``, ``as_sweep``).
+``accuracy``, ``plot_accuracy``, ``SPREADS``, ``reference_result``, ``as_sweep``, and for
+short rows ``row_costs``, ``fit_row_cost``, ``plot_row_costs``, ``peers``, ``peers_side_by_side``).
 """
 from .cli import main
 from .extras import NMS_SIZES, PANEL_MOVES, PANEL_TARGETS, nms_benchmark, panel_benchmark, workers_scaling
@@ -35,9 +38,11 @@ from .isas import isa_comparison
 from .live import SPREADS, SWEEP_FULL_SIZES, SWEEP_QUICK_SIZES, as_sweep, live_sweep, sweep, verdict
 from .machine import cache_sizes, machine_info
 from .numerical_error import LONG_ROW_LENGTHS, SCALES, accuracy, long_row_accuracy, long_row_reference
-from .plots import plot_accuracy, plot_sweep
+from .peers import PEER_SHAPES, QUICK_PEER_SHAPES, peers
+from .plots import plot_accuracy, plot_row_costs, plot_sweep
 from .probes import bandwidth, floor_seconds
 from .report import format_report
+from .rows import ROW_LENGTHS, fit_row_cost, peers_side_by_side, row_costs
 from .schema import SCHEMA, json_safe, reference_result, validate
 from .speed import NUMPY_BASELINE, throughput
 from .suite import DEFAULT_SIZES, QUICK_SIZES, parse_sizes, run
@@ -54,4 +59,6 @@ __all__ = [
     "evaluate_targets", "run", "format_report", "json_safe", "validate", "reference_result", "main",
     "SWEEP_QUICK_SIZES", "SWEEP_FULL_SIZES", "SPREADS", "sweep", "live_sweep", "as_sweep", "verdict",
     "plot_sweep", "plot_accuracy",
+    "PEER_SHAPES", "QUICK_PEER_SHAPES", "peers", "ROW_LENGTHS", "row_costs", "fit_row_cost", "plot_row_costs",
+    "peers_side_by_side",
 ]

@@ -1,5 +1,8 @@
 """The command line: ``python -m softviz.bench [--quick] [--sizes P,...] [--isa NAME] [--json] ...``.
 
+``python -m softviz.bench --attention [--quick] [--repeats R] [--json]`` runs lesson 08's
+tiled-vs-naive attention benchmark instead (``softviz.bench.attention``).
+
 Used by: ``python -m softviz.bench`` and ``python3 dev.py bench``.
 """
 from __future__ import annotations
@@ -45,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="print one JSON document (schema: softviz.bench.schema) on stdout, nothing else")
     p.add_argument("--note", default="", help="free text stored in the result (e.g. where and why)")
     p.add_argument("--check", action="store_true", help="exit 1 if any applicable target fails")
+    p.add_argument("--attention", action="store_true",
+                   help="run lesson 08's attention benchmark instead (tiled through the C core vs naive "
+                        "numpy, N = 512..16384, time and peak memory; --quick, --repeats, --json apply): "
+                        "python -m softviz.bench.attention has all its options")
     return p
 
 
@@ -59,6 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                  else suite.QUICK_SIZES if args.quick else suite.DEFAULT_SIZES)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.attention:
+        from . import attention
+        forwarded = (["--quick"] if args.quick else []) + (["--json"] if args.json else [])
+        if args.repeats is not None:
+            forwarded += ["--repeats", str(args.repeats)]
+        return attention.main(forwarded)
     dtypes = suite.DTYPES if args.dtype == "both" else (args.dtype,)
     try:
         result = run(sizes, dtypes, repeats=args.repeats, quick=args.quick,

@@ -4,13 +4,14 @@ Used in: notebooks/06_two_pass.ipynb
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .machine import bytes_str
 
-__all__ = ["plot_sweep", "plot_accuracy"]
+__all__ = ["plot_sweep", "plot_accuracy", "plot_row_costs"]
 
 _STYLE = {"three_pass_reload": (0, "-", "o"), "three_pass_recompute": (1, "-", "s"),
           "two_pass": (2, "-", "D"), "online": (3, "-", "^"),
@@ -117,4 +118,32 @@ def plot_accuracy(rows: list[dict[str, Any]], fig: Any = None) -> Any:
         ax.set_ylabel("max error (ulps)")
         ax.grid(True, alpha=0.3)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)
+    return fig
+
+
+def plot_row_costs(rows: Sequence[dict[str, Any]], fig: Any = None) -> Any:
+    """ns per element against the row length, one line per algorithm, with each line's
+    fitted ``b + a / n`` dashed.  Used in: notebooks/06_two_pass.ipynb."""
+    from .rows import fit_row_cost
+
+    if not rows:
+        raise ValueError("rows must not be empty")
+    if fig is None:
+        fig = _pyplot().figure(figsize=(7.5, 3.6), layout="constrained")
+    ax = fig.add_subplot(111)
+    for a in dict.fromkeys(r["algorithm"] for r in rows):
+        mine = [r for r in rows if r["algorithm"] == a and r["ns_per_element"]]
+        ns = np.array([r["n"] for r in mine], dtype=float)
+        style = _method_style(a)
+        (line,) = ax.plot(ns, [r["ns_per_element"] for r in mine], label=a.replace("_", " "), **style)
+        if len(mine) >= 2:
+            fit = fit_row_cost(mine, a)
+            grid = np.geomspace(ns.min(), ns.max(), 100)
+            ax.plot(grid, fit["ns_per_element"] + fit["fixed_ns"] / grid, "--", color=line.get_color(), lw=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("row length n (elements)")
+    ax.set_ylabel("ns per element")
+    ax.set_title(f"the same {rows[0]['rows'] * rows[0]['n']:,} elements split into rows of n ({rows[0]['dtype']}, out=)")
+    ax.legend(fontsize=8)
     return fig
