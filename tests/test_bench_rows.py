@@ -1,16 +1,12 @@
 """Tests of softviz.bench.rows (lesson 06's short rows): structure and arithmetic, never speed."""
 from __future__ import annotations
 
-import matplotlib
+import pytest
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg", force=False)
-
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-import softviz  # noqa: E402
-from softviz import bench  # noqa: E402
-from softviz.bench import rows as R  # noqa: E402
+import softviz
+from softviz import bench
+from softviz.bench import rows as R
 
 
 def test_row_costs_splits_one_batch_into_rows():
