@@ -25,6 +25,7 @@
 #define TGT __attribute__((target("avx2,fma")))
 #define INL static inline __attribute__((always_inline)) TGT
 #define PREFETCH(p) _mm_prefetch((const char *)(p) + SV_PREFETCH_BYTES, _MM_HINT_T0)
+#define PREFETCH_IF(c, p) do { if (c) PREFETCH(p); } while (0)
 
 /* 1/m as an unevaluated sum hi + lo (lo from the exact residual 1 - m hi): p (hi + lo),
  * one FMA, is p / m with an error far below half an ulp, so the quotient rounds
@@ -147,15 +148,15 @@ INL __m256d hi_pd(__m256 v)
     return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
 }
 
-INL float max_f32(const float *x, size_t n)
+INL float max_f32_pf(const float *x, size_t n, const int pf)
 {
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
     __m256 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
     float m = -INFINITY;
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 16);
+        PREFETCH_IF(pf, x + i + 0);
+        PREFETCH_IF(pf, x + i + 16);
         m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i));
         m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + i + 8));
         m2 = _mm256_max_ps(m2, _mm256_loadu_ps(x + i + 16));
@@ -172,7 +173,12 @@ INL float max_f32(const float *x, size_t n)
     }
 }
 
-INL double sum_exp_f32(const float *x, float *y, size_t n, float shift)
+INL float max_f32(const float *x, size_t n)
+{
+    return SV_LONG_ROW(n * sizeof(float)) ? max_f32_pf(x, n, 1) : max_f32_pf(x, n, 0);
+}
+
+INL double sum_exp_f32_pf(const float *x, float *y, size_t n, float shift, const int pf)
 {
     const __m256 s = _mm256_set1_ps(shift);
     __m256d d0 = _mm256_setzero_pd(), d1 = d0;
@@ -182,8 +188,8 @@ INL double sum_exp_f32(const float *x, float *y, size_t n, float shift)
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         size_t i = b;
         for (; i + 32 <= end; i += 32) {
-            PREFETCH(x + i + 0);
-            PREFETCH(x + i + 16);
+            PREFETCH_IF(pf, x + i + 0);
+            PREFETCH_IF(pf, x + i + 16);
             const __m256 e0 = expneg_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
             const __m256 e1 = expneg_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), s));
             const __m256 e2 = expneg_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 16), s));
@@ -216,6 +222,11 @@ INL double sum_exp_f32(const float *x, float *y, size_t n, float shift)
         d1 = _mm256_add_pd(d1, hi_pd(a0));
     }
     return hadd_pd(_mm256_add_pd(d0, d1)) + tail;
+}
+
+INL double sum_exp_f32(const float *x, float *y, size_t n, float shift)
+{
+    return SV_LONG_ROW(n * sizeof(float)) ? sum_exp_f32_pf(x, y, n, shift, 1) : sum_exp_f32_pf(x, y, n, shift, 0);
 }
 
 INL void scale_f32(const float *x, float *y, size_t n, float factor)
@@ -520,15 +531,15 @@ INL void two_sum_pd(__m256d *s, __m256d *c, __m256d b)
     *s = t;
 }
 
-INL double max_f64(const double *x, size_t n)
+INL double max_f64_pf(const double *x, size_t n, const int pf)
 {
     const __m256d ninf = _mm256_set1_pd(-INFINITY);
     __m256d m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
     double m = -INFINITY;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 8);
+        PREFETCH_IF(pf, x + i + 0);
+        PREFETCH_IF(pf, x + i + 8);
         m0 = _mm256_max_pd(m0, _mm256_loadu_pd(x + i));
         m1 = _mm256_max_pd(m1, _mm256_loadu_pd(x + i + 4));
         m2 = _mm256_max_pd(m2, _mm256_loadu_pd(x + i + 8));
@@ -542,7 +553,12 @@ INL double max_f64(const double *x, size_t n)
     }
 }
 
-INL double sum_exp_f64(const double *x, double *y, size_t n, double shift)
+INL double max_f64(const double *x, size_t n)
+{
+    return SV_LONG_ROW(n * sizeof(double)) ? max_f64_pf(x, n, 1) : max_f64_pf(x, n, 0);
+}
+
+INL double sum_exp_f64_pf(const double *x, double *y, size_t n, double shift, const int pf)
 {
     const __m256d s = _mm256_set1_pd(shift);
     __m256d S = _mm256_setzero_pd(), C = S;
@@ -552,8 +568,8 @@ INL double sum_exp_f64(const double *x, double *y, size_t n, double shift)
         __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
         size_t i = b;
         for (; i + 16 <= end; i += 16) {
-            PREFETCH(x + i + 0);
-            PREFETCH(x + i + 8);
+            PREFETCH_IF(pf, x + i + 0);
+            PREFETCH_IF(pf, x + i + 8);
             const __m256d e0 = expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i), s));
             const __m256d e1 = expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i + 4), s));
             const __m256d e2 = expneg_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i + 8), s));
@@ -578,6 +594,11 @@ INL double sum_exp_f64(const double *x, double *y, size_t n, double shift)
         two_sum_pd(&S, &C, _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)));
     }
     return hadd_pd(S) + (hadd_pd(C) + tail);
+}
+
+INL double sum_exp_f64(const double *x, double *y, size_t n, double shift)
+{
+    return SV_LONG_ROW(n * sizeof(double)) ? sum_exp_f64_pf(x, y, n, shift, 1) : sum_exp_f64_pf(x, y, n, shift, 0);
 }
 
 INL void scale_f64(const double *x, double *y, size_t n, double factor)

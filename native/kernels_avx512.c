@@ -34,6 +34,7 @@
 #define TGT __attribute__((target("avx512f,avx2,fma")))
 #define INL static inline __attribute__((always_inline)) TGT
 #define PREFETCH(p) _mm_prefetch((const char *)(p) + SV_PREFETCH_BYTES, _MM_HINT_T0)
+#define PREFETCH_IF(c, p) do { if (c) PREFETCH(p); } while (0)
 
 /* 1/m as an unevaluated sum hi + lo (lo from the exact residual 1 - m hi): p (hi + lo),
  * one FMA, is p / m with an error far below half an ulp, so the quotient rounds
@@ -86,7 +87,6 @@ INL __mmask16 tail16(size_t k)
             __m512 r_[4];                                                               \
             for (int j_ = 0; j_ < 4; j_++) {                                            \
                 const __m512 v = _mm512_loadu_ps((x) + i_ + 16 * j_);                   \
-                PREFETCH((x) + i_ + 16 * j_);                                           \
                 r_[j_] = (F);                                                           \
             }                                                                           \
             for (int j_ = 0; j_ < 4; j_++)                                              \
@@ -141,16 +141,16 @@ INL __m512d hi_pd(__m512 v)
     return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
-INL float max_f32(const float *x, size_t n)
+INL float max_f32_pf(const float *x, size_t n, const int pf)
 {
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
     __m512 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 16);
-        PREFETCH(x + i + 32);
-        PREFETCH(x + i + 48);
+        PREFETCH_IF(pf, x + i + 0);
+        PREFETCH_IF(pf, x + i + 16);
+        PREFETCH_IF(pf, x + i + 32);
+        PREFETCH_IF(pf, x + i + 48);
         m0 = _mm512_max_ps(m0, _mm512_loadu_ps(x + i));
         m1 = _mm512_max_ps(m1, _mm512_loadu_ps(x + i + 16));
         m2 = _mm512_max_ps(m2, _mm512_loadu_ps(x + i + 32));
@@ -163,7 +163,12 @@ INL float max_f32(const float *x, size_t n)
     return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
 }
 
-INL double sum_exp_f32(const float *x, float *y, size_t n, float shift)
+INL float max_f32(const float *x, size_t n)
+{
+    return SV_LONG_ROW(n * sizeof(float)) ? max_f32_pf(x, n, 1) : max_f32_pf(x, n, 0);
+}
+
+INL double sum_exp_f32_pf(const float *x, float *y, size_t n, float shift, const int pf)
 {
     const __m512 s = _mm512_set1_ps(shift);
     __m512d d0 = _mm512_setzero_pd(), d1 = _mm512_setzero_pd();
@@ -172,10 +177,10 @@ INL double sum_exp_f32(const float *x, float *y, size_t n, float shift)
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         size_t i = b;
         for (; i + 64 <= end; i += 64) {
-            PREFETCH(x + i + 0);
-            PREFETCH(x + i + 16);
-            PREFETCH(x + i + 32);
-            PREFETCH(x + i + 48);
+            PREFETCH_IF(pf, x + i + 0);
+            PREFETCH_IF(pf, x + i + 16);
+            PREFETCH_IF(pf, x + i + 32);
+            PREFETCH_IF(pf, x + i + 48);
             const __m512 e0 = expneg_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
             const __m512 e1 = expneg_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), s));
             const __m512 e2 = expneg_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 32), s));
@@ -203,6 +208,11 @@ INL double sum_exp_f32(const float *x, float *y, size_t n, float shift)
         d1 = _mm512_add_pd(d1, hi_pd(a0));
     }
     return _mm512_reduce_add_pd(_mm512_add_pd(d0, d1));
+}
+
+INL double sum_exp_f32(const float *x, float *y, size_t n, float shift)
+{
+    return SV_LONG_ROW(n * sizeof(float)) ? sum_exp_f32_pf(x, y, n, shift, 1) : sum_exp_f32_pf(x, y, n, shift, 0);
 }
 
 INL void scale_f32(const float *x, float *y, size_t n, float factor)
@@ -491,7 +501,6 @@ INL __mmask8 tail8(size_t k)
             __m512d r_[4];                                                              \
             for (int j_ = 0; j_ < 4; j_++) {                                            \
                 const __m512d v = _mm512_loadu_pd((x) + i_ + 8 * j_);                   \
-                PREFETCH((x) + i_ + 8 * j_);                                            \
                 r_[j_] = (F);                                                           \
             }                                                                           \
             for (int j_ = 0; j_ < 4; j_++)                                              \
@@ -545,16 +554,16 @@ INL void two_sum_pd(__m512d *s, __m512d *c, __m512d b)
     *s = t;
 }
 
-INL double max_f64(const double *x, size_t n)
+INL double max_f64_pf(const double *x, size_t n, const int pf)
 {
     const __m512d ninf = _mm512_set1_pd(-INFINITY);
     __m512d m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        PREFETCH(x + i + 0);
-        PREFETCH(x + i + 8);
-        PREFETCH(x + i + 16);
-        PREFETCH(x + i + 24);
+        PREFETCH_IF(pf, x + i + 0);
+        PREFETCH_IF(pf, x + i + 8);
+        PREFETCH_IF(pf, x + i + 16);
+        PREFETCH_IF(pf, x + i + 24);
         m0 = _mm512_max_pd(m0, _mm512_loadu_pd(x + i));
         m1 = _mm512_max_pd(m1, _mm512_loadu_pd(x + i + 8));
         m2 = _mm512_max_pd(m2, _mm512_loadu_pd(x + i + 16));
@@ -567,7 +576,12 @@ INL double max_f64(const double *x, size_t n)
     return _mm512_reduce_max_pd(_mm512_max_pd(_mm512_max_pd(m0, m1), _mm512_max_pd(m2, m3)));
 }
 
-INL double sum_exp_f64(const double *x, double *y, size_t n, double shift)
+INL double max_f64(const double *x, size_t n)
+{
+    return SV_LONG_ROW(n * sizeof(double)) ? max_f64_pf(x, n, 1) : max_f64_pf(x, n, 0);
+}
+
+INL double sum_exp_f64_pf(const double *x, double *y, size_t n, double shift, const int pf)
 {
     const __m512d s = _mm512_set1_pd(shift);
     __m512d S = _mm512_setzero_pd(), C = S;
@@ -576,10 +590,10 @@ INL double sum_exp_f64(const double *x, double *y, size_t n, double shift)
         __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
         size_t i = b;
         for (; i + 32 <= end; i += 32) {
-            PREFETCH(x + i + 0);
-            PREFETCH(x + i + 8);
-            PREFETCH(x + i + 16);
-            PREFETCH(x + i + 24);
+            PREFETCH_IF(pf, x + i + 0);
+            PREFETCH_IF(pf, x + i + 8);
+            PREFETCH_IF(pf, x + i + 16);
+            PREFETCH_IF(pf, x + i + 24);
             const __m512d e0 = expneg_pd(_mm512_sub_pd(_mm512_loadu_pd(x + i), s));
             const __m512d e1 = expneg_pd(_mm512_sub_pd(_mm512_loadu_pd(x + i + 8), s));
             const __m512d e2 = expneg_pd(_mm512_sub_pd(_mm512_loadu_pd(x + i + 16), s));
@@ -605,6 +619,11 @@ INL double sum_exp_f64(const double *x, double *y, size_t n, double shift)
         two_sum_pd(&S, &C, _mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
     }
     return _mm512_reduce_add_pd(S) + _mm512_reduce_add_pd(C);
+}
+
+INL double sum_exp_f64(const double *x, double *y, size_t n, double shift)
+{
+    return SV_LONG_ROW(n * sizeof(double)) ? sum_exp_f64_pf(x, y, n, shift, 1) : sum_exp_f64_pf(x, y, n, shift, 0);
 }
 
 INL void scale_f64(const double *x, double *y, size_t n, double factor)
