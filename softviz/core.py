@@ -90,7 +90,7 @@ def softmax(x: ArrayLike, axis: Axis = -1, *, algorithm: str = "auto", temperatu
     algorithm : ``"auto"`` or one of ``ALGORITHMS``
         Which kernel to run; all give the same result up to rounding.  ``"auto"`` (the
         default) picks the fastest for the shape and this machine's caches: three-pass
-        reload where the call or its rows stay in cache, two-pass otherwise (the rule:
+        reload where each row and its output stay in cache, two-pass on longer rows (the rule:
         ``softviz.auto``; ``softviz.auto_algorithm`` tells what a shape gets).
     temperature : float
         Finite and > 0.  However small, the result is the limit it should be (uniform
