@@ -248,6 +248,8 @@ def test_pytest_runs_nbval_lax_with_the_sanitize_file():
      "9.87 µs ± 1.02 µs per loop (mean ± std. dev. of 7 runs, 100,000 loops each)"),
     ("set() took 3.25 ms; took 0.9 s in all", "set() took 12 ms; took 1.4 s in all"),
     ("two_pass: 21.4 GB/s", "two_pass: 9.87 GB/s"),
+    ("for this machine's L2 of 2048 KiB and d = 64: b = 256, a working set of 1536 KiB",
+     "for this machine's L2 of 1024 KiB and d = 64: b = 128, a working set of 384 KiB"),
 ])
 def test_sanitize_makes_run_dependent_text_equal(run1, run2):
     assert run1 != run2
@@ -261,6 +263,7 @@ def test_sanitize_makes_run_dependent_text_equal(run1, run2):
     "bits of inf: 0x7f800000",
     "keep [0, 2, 3, 1], scores [0.9, 0.7, 0.4, 0.160976]",
     "C core loaded: True; 4 algorithms; 3 steps",
+    "2 MiB cache, d = 64: 256 == 256",
 ])
 def test_sanitize_keeps_the_numbers_lessons_check(text):
     assert _sanitize(text) == text
