@@ -76,10 +76,10 @@ typedef struct sv_kernels_f32 {
     void (*scale)(const float *x, float *y, size_t n, float factor);
     /* y = exp(x - shift) * factor */
     void (*exp_scale)(const float *x, float *y, size_t n, float shift, float factor);
-    /* three-pass reload of rows of n (rows_impl.h): softmax into y (lse NULL) or logsumexp
-     * into lse (y NULL), the bits of max, sum_exp and scale row by row; returns the rows
-     * done, stopping before the first one the row plan must take (not regular) */
-    size_t (*reload_rows)(const float *x, float *y, float *lse, size_t rows, size_t n);
+    /* three-pass reload of rows of n (rows_impl.h): op SV_SOFTMAX or SV_LOG_SOFTMAX into
+     * y (lse NULL), SV_LOGSUMEXP into lse (y NULL), the bits of the row plan row by row;
+     * returns the rows done, stopping before the first one the plan must take (specials) */
+    size_t (*reload_rows)(int op, const float *x, float *y, float *lse, size_t rows, size_t n);
     /* Milakov & Gimelshein: running (max, sum of exp(x - max)) of the chunk */
     void (*online)(const float *x, size_t n, double *max, double *sum);
     /* Dukhan & Ablavatski pass 1: sum of exp(x) = mant * 2^expo, and the chunk max (when
@@ -100,7 +100,7 @@ typedef struct sv_kernels_f64 {
     double (*sum_exp)(const double *x, double *y, size_t n, double shift);
     void (*scale)(const double *x, double *y, size_t n, double factor);
     void (*exp_scale)(const double *x, double *y, size_t n, double shift, double factor);
-    size_t (*reload_rows)(const double *x, double *y, double *lse, size_t rows, size_t n);
+    size_t (*reload_rows)(int op, const double *x, double *y, double *lse, size_t rows, size_t n);
     void (*online)(const double *x, size_t n, double *max, double *sum);
     void (*extexp_sum)(const double *x, size_t n, double *mant, double *expo, double *max);
     void (*extexp_scale)(const double *x, double *y, size_t n, double mant, double expo);

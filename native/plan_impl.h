@@ -276,18 +276,18 @@ static int LOCAL(row)(int algorithm, int op, const T *x, T *y, size_t n, double 
     return op == SV_LOGSUMEXP ? SV_OK : FN(finish)(&st, x, y, n);
 }
 
-/* Rows of n one after another; three-pass reload softmax and logsumexp run the batched
- * kernel (rows_impl.h) and hand only the rows it stops at to the full plan. */
+/* Rows of n one after another; three-pass reload runs the batched kernel (rows_impl.h)
+ * and hands only the rows it stops at (special values) to the full plan. */
 static int LOCAL(batch)(int algorithm, int op, const T *x, T *y, T *out, size_t rows, size_t n)
 {
     const PL_CAT(sv_kernels, SFX) *k = ACTIVE();
-    const int batched = algorithm == SV_THREE_PASS_RELOAD && n && op != SV_LOG_SOFTMAX;
+    const int batched = algorithm == SV_THREE_PASS_RELOAD && n;
     size_t r = 0;
     while (r < rows) {
         double lse;
         int status;
         if (batched) {
-            r += k->reload_rows(x + r * n, y ? y + r * n : NULL, out ? out + r : NULL, rows - r, n);
+            r += k->reload_rows(op, x + r * n, y ? y + r * n : NULL, out ? out + r : NULL, rows - r, n);
             if (r == rows)
                 break;
         }

@@ -112,9 +112,9 @@ _BREAKAGES = {
     # the row plan's softmax scale off by 1 %
     "plan scale": ("plan_impl.h", "st->scale = 1.0 / (double)(T)st->sum;", "st->scale = 1.01 / (double)(T)st->sum;"),
     # the batched kernel's second row of a pair stored with the first row's sum
-    "batched pair": ("rows_impl.h", "RW(store)(y1, l1, n, m1, S1);", "RW(store)(y1, l1, n, m1, S0);"),
-    # the batched kernel keeps a dominated row off logsumexp's exact log1p path
-    "batched dominated": ("rows_impl.h", "((lse) ? SV_DOMINATED : 0.0)", "0.0"),
+    "batched pair": ("rows_impl.h", "RW(store)(op, x0 + n, y1, l1, n, m1, S1);", "RW(store)(op, x0 + n, y1, l1, n, m1, S0);"),
+    # the batched kernel keeps a dominated row off the exact log1p path
+    "batched dominated": ("rows_impl.h", "if (S > SV_DOMINATED)", "if (S > 0.0)"),
 }
 
 

@@ -585,8 +585,8 @@ SAME_BITS(double, f64)
 
 /* Row kinds a batch may hold at any position: the batched kernel stops before an
  * irregular row and the full plan takes it. */
-enum { K_RANDOM, K_NAN, K_PINF, K_ALL_NINF, K_SOME_NINF, K_DOMINATED, K_EQUAL, K_KINDS };
-static const char *KIND[] = {"random", "NaN", "+inf", "all -inf", "some -inf", "dominated", "equal"};
+enum { K_RANDOM, K_NAN, K_PINF, K_ALL_NINF, K_SOME_NINF, K_DOMINATED, K_TINY_REST, K_EQUAL, K_KINDS };
+static const char *KIND[] = {"random", "NaN", "+inf", "all -inf", "some -inf", "dominated", "tiny rest", "equal"};
 
 #define FILL_ROW(T, SFX)                                                                     \
     static void fill_##SFX(T *x, size_t n, int kind, unsigned long long *seed)               \
@@ -602,6 +602,8 @@ static const char *KIND[] = {"random", "NaN", "+inf", "all -inf", "some -inf", "
         case K_ALL_NINF: for (size_t i = 0; i < n; i++) x[i] = -(T)INFINITY; break;          \
         case K_SOME_NINF: x[at] = -(T)INFINITY; break;                                       \
         case K_DOMINATED: for (size_t i = 0; i < n; i++) x[i] -= (T)200; x[at] = (T)5; break; \
+        /* max 0, the rest near e^-23: log(1 + rest) loses it, log1p keeps it */             \
+        case K_TINY_REST: for (size_t i = 0; i < n; i++) x[i] = (T)(-23 - rnd(seed)); x[at] = 0; break; \
         case K_EQUAL: for (size_t i = 0; i < n; i++) x[i] = (T)-3.25; break;                 \
         default: break;                                                                      \
         }                                                                                    \
