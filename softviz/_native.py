@@ -196,8 +196,10 @@ def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         return np.empty(shape, dtype)
     root = np.frombuffer(m, dtype=dtype, count=count)
     # root.base is the one memoryview every view of the result keeps alive (views chain
-    # to root): when it goes, no array can reach m any more
-    weakref.finalize(root.base, _recycle, m).atexit = False
+    # to root): when it goes, no array can reach m any more.  Were it m itself, the
+    # finalizer's reference would keep m alive for ever: then m is not recycled.
+    if isinstance(root.base, memoryview) and root.base.obj is m:
+        weakref.finalize(root.base, _recycle, m).atexit = False
     return root.reshape(shape)
 
 
