@@ -229,42 +229,11 @@ int FN(special_row)(int op, const T *x, T *y, size_t n, double *lse_out)
 
 /* ----------------------------------------------------------------- rows */
 
-/* Three-pass reload without the state machine: the same kernel calls and the same
- * arithmetic as LOCAL(row) makes for it (so the same bits), minus the bookkeeping that
- * costs a short row as much as its arithmetic.  Returns SV_ESPECIAL, with nothing
- * decided, for a row the full plan must take (specials, a dominated log-softmax). */
-static int LOCAL(reload_row)(int op, const T *x, T *y, size_t n, double *lse)
-{
-    const PL_CAT(sv_kernels, SFX) *k = ACTIVE();
-    const T m = k->max(x, n);
-    double S, logS;
-    if (!(m > -(T)INFINITY && m < (T)INFINITY))
-        return SV_ESPECIAL;
-    if (op == SV_SOFTMAX) {
-        S = k->sum_exp(x, y, n, m);
-        if (!(S > 0.0 && S < HUGE_VAL))
-            return SV_ESPECIAL;
-        k->scale(y, y, n, (T)(1.0 / (double)(T)S));
-        return SV_OK;
-    }
-    S = op == SV_LOG_SOFTMAX ? LOCAL(store_shifted)(x, y, n, m) : k->sum_exp(x, NULL, n, m);
-    if (!(S > SV_DOMINATED && S < HUGE_VAL))
-        return SV_ESPECIAL;
-    logS = log(S);
-    *lse = (double)m + logS;
-    if (op == SV_LOG_SOFTMAX)
-        LOCAL(shift)(y, y, n, 0.0, logS);
-    return SV_OK;
-}
-
 static int LOCAL(row)(int algorithm, int op, const T *x, T *y, size_t n, double *lse)
 {
     sv_state st;
     const int stages = sv_plan_stages(algorithm);
-    int status;
-    if (algorithm == SV_THREE_PASS_RELOAD && n && LOCAL(reload_row)(op, x, y, n, lse) == SV_OK)
-        return SV_OK;
-    status = sv_state_init(&st, algorithm, op);
+    int status = sv_state_init(&st, algorithm, op);
     if (status != SV_OK)
         return status;
     for (int s = 0; s < stages; s++)

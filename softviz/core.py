@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _native, auto, reference
+from . import _native, _outputs, auto, reference
 from ._args import positive_real
 from ._validate import numeric_array
 
@@ -163,7 +163,7 @@ def _fast(op: str, x: Any, axis: Any, algorithm: Any, temperature: Any, workers:
             and x.dtype in _FAST_DTYPES and x.size and x.flags.c_contiguous and _native.AVAILABLE):
         return None
     if out is None:
-        out = _native.empty(x.shape, x.dtype)
+        out = _outputs.empty(x.shape, x.dtype)
     elif not (out.__class__ is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
               and out.flags.c_contiguous and out.flags.writeable):
         return None

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import softviz
-from softviz import _native
+from softviz import _native, _outputs
 
 pytestmark = pytest.mark.skipif(not _native.AVAILABLE, reason="C core not compiled")
 
@@ -51,9 +51,9 @@ def test_a_failing_job_raises(monkeypatch):
 
 
 def test_fresh_large_outputs_are_writable_numpy_arrays():
-    x = np.zeros((2, _native.FRESH_MMAP_BYTES // 8), np.float32)
+    x = np.zeros((2, _outputs.FRESH_MMAP_BYTES // 8), np.float32)
     y = softviz.softmax(x)
     assert isinstance(y, np.ndarray) and y.flags.writeable and y.flags.c_contiguous and y.shape == x.shape
     np.testing.assert_allclose(y[:, :3], 1.0 / x.shape[1], rtol=1e-6)
-    small = _native.empty((3, 4), np.float64)
+    small = _outputs.empty((3, 4), np.float64)
     assert small.dtype == np.float64 and small.shape == (3, 4)
